@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { MoneySchema } from '../core/money.ts';
+
+export const DecisionSchema = z.object({
+  t: z.string().min(1, 'the link token t is required').max(200),
+  decision: z.enum(['approve', 'reject', 'request_changes']),
+  comment: z.string().trim().max(2000).optional().transform((c) => (c ? c : undefined)),
+  /** Money, or (from the HTML form) a decimal string in the currency of the amount under review. */
+  approvedAmount: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.union([MoneySchema, z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal amount such as 120.50')]).optional(),
+  ),
+  /** Applications only: the tier the new partner gets, if not the suggested one. */
+  tier: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['registered', 'silver', 'gold', 'platinum']).optional()),
+});
+export type DecisionInput = z.infer<typeof DecisionSchema>;
+
+export const ApprovalRequestTaskSchema = z.object({
+  taskToken: z.string().min(1),
+  subjectType: z.enum(['application', 'fund_request', 'claim', 'payout_run']),
+  subjectId: z.string().min(1),
+  approverRole: z.enum(['channelManager', 'marketingDirector', 'finance', 'escalation']),
+  timeoutSeconds: z.number().int().positive(),
+  allowedDecisions: z.array(z.enum(['approve', 'reject', 'request_changes'])).min(1),
+  summary: z.object({
+    title: z.string(),
+    partnerId: z.string().optional(),
+    partnerName: z.string().optional(),
+    lines: z.array(z.object({ label: z.string(), value: z.string() })),
+    files: z.array(z.object({ label: z.string(), key: z.string() })).optional(),
+    maxAmount: MoneySchema.optional(),
+    tierChoices: z.object({ options: z.array(z.string()), suggested: z.string() }).optional(),
+  }),
+  escalated: z.boolean().optional(),
+});
+export type ApprovalRequestTask = z.infer<typeof ApprovalRequestTaskSchema>;
+
+export const ApprovalListQuerySchema = z.object({
+  status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED']).default('PENDING'),
+});

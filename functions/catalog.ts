@@ -1,0 +1,70 @@
+/**
+ * What exists, in one place: the Lambda functions, the HTTP routes they serve, and the state
+ * machines. The CDK stack (lib/) and the local runtime (local/) are both generated from this file,
+ * so a route or a function cannot exist in one and not the other.
+ */
+export type Grant = 'table' | 'mail' | 'bucket' | 'linkSecret' | 'events' | 'taskCallbacks';
+
+export interface FunctionSpec {
+  /** Path from the repository root to the module exporting `handler`. */
+  entry: string;
+  /** The ASL `${…}` substitution that names this function's ARN, for workflow task functions. */
+  substitution?: string;
+  grants: readonly Grant[];
+  /** State machines this function starts. */
+  starts?: readonly StateMachineName[];
+  memoryMB?: number;
+  timeoutSeconds?: number;
+}
+
+export const FUNCTIONS = {
+  health: { entry: 'functions/core/health.ts', grants: [] },
+  applicationsApi: {
+    entry: 'functions/applications/api.ts',
+    grants: ['table'],
+    starts: ['partner-application'],
+  },
+  applicationsTasks: {
+    entry: 'functions/applications/tasks.ts',
+    substitution: 'ApplicationsTasksFunctionArn',
+    grants: ['table', 'mail', 'events'],
+  },
+  approvalsApi: {
+    entry: 'functions/approvals/api.ts',
+    grants: ['table', 'linkSecret', 'taskCallbacks', 'bucket'],
+  },
+  approvalsTasks: {
+    entry: 'functions/approvals/tasks.ts',
+    substitution: 'ApprovalsTasksFunctionArn',
+    grants: ['table', 'mail', 'linkSecret'],
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  fn: FunctionName;
+  /** 'jwt' routes sit behind the Cognito JWT authorizer; 'public' ones carry their own proof (or none). */
+  auth: 'jwt' | 'public';
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', path: '/health', fn: 'health', auth: 'public' },
+  { method: 'POST', path: '/applications', fn: 'applicationsApi', auth: 'public' },
+  { method: 'GET', path: '/applications/{applicationId}', fn: 'applicationsApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}', fn: 'applicationsApi', auth: 'jwt' },
+  { method: 'PUT', path: '/partners/{partnerId}/payee', fn: 'applicationsApi', auth: 'jwt' },
+  { method: 'GET', path: '/approvals', fn: 'approvalsApi', auth: 'jwt' },
+  { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsApi', auth: 'public' },
+  { method: 'POST', path: '/approvals/{approvalId}/decision', fn: 'approvalsApi', auth: 'public' },
+];
+
+export const routeKey = (r: Pick<RouteSpec, 'method' | 'path'>) => `${r.method} ${r.path}`;
+
+export const STATE_MACHINES = {
+  'partner-application': { file: 'workflows/partner-application.asl.json', arnEnv: 'PARTNER_APPLICATION_STATE_MACHINE_ARN' },
+} as const;
+
+export type StateMachineName = keyof typeof STATE_MACHINES;

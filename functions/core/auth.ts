@@ -1,0 +1,79 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { forbidden, notFound, unauthorized } from './errors.ts';
+
+export const ROLES = ['partner', 'channel_manager', 'marketing_director', 'finance', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Caller {
+  sub: string;
+  email: string;
+  groups: Role[];
+  partnerId?: string;
+}
+
+type JwtClaims = Record<string, string | number | boolean | string[] | undefined>;
+
+/**
+ * API Gateway's JWT authorizer flattens array claims into a string such as "[partner admin]";
+ * the local server passes real arrays. Both shapes are accepted.
+ */
+function parseGroups(raw: unknown): Role[] {
+  const list = Array.isArray(raw)
+    ? raw.map(String)
+    : typeof raw === 'string'
+      ? raw.replace(/^\[|\]$/g, '').split(/[\s,]+/)
+      : [];
+  return list.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
+}
+
+export function callerFromEvent(event: APIGatewayProxyEventV2): Caller | undefined {
+  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: JwtClaims } } }).authorizer?.jwt?.claims;
+  if (!claims || typeof claims.sub !== 'string') return undefined;
+  const partnerId = claims['custom:partnerId'];
+  return {
+    sub: claims.sub,
+    email: typeof claims.email === 'string' ? claims.email.toLowerCase() : '',
+    groups: parseGroups(claims['cognito:groups']),
+    ...(typeof partnerId === 'string' && partnerId ? { partnerId } : {}),
+  };
+}
+
+export function hasRole(caller: Caller, roles: readonly Role[]): boolean {
+  return caller.groups.some((g) => roles.includes(g));
+}
+
+export function requireCaller(caller: Caller | undefined): Caller {
+  if (!caller) throw unauthorized();
+  return caller;
+}
+
+export function requireRole(caller: Caller | undefined, roles: readonly Role[]): Caller {
+  const c = requireCaller(caller);
+  if (!hasRole(c, roles)) throw forbidden(`This needs one of the roles: ${roles.join(', ')}`);
+  return c;
+}
+
+/**
+ * Partner scoping: a partner user reaches only its own partnerId, and anything else answers 404 so
+ * that ids of other tenants cannot be probed. Staff in `staffRoles` reach every partner.
+ */
+export function requirePartnerAccess(
+  caller: Caller | undefined,
+  partnerId: string,
+  staffRoles: readonly Role[],
+  options: { partnerMayAct?: boolean; what?: string } = {},
+): Caller {
+  const c = requireCaller(caller);
+  if (hasRole(c, staffRoles)) return c;
+  if (c.groups.includes('partner') && (options.partnerMayAct ?? true)) {
+    if (c.partnerId !== partnerId) throw notFound(options.what ?? 'Partner');
+    return c;
+  }
+  if (c.groups.includes('partner')) throw c.partnerId === partnerId ? forbidden() : notFound(options.what ?? 'Partner');
+  throw forbidden();
+}
+
+/** The label audit entries use for a caller. */
+export function actorOf(caller: Caller | undefined): string {
+  return caller ? caller.email || caller.sub : 'anonymous';
+}

@@ -1,0 +1,34 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { port } from './port.ts';
+
+/** A domain event third-party apps subscribe to: the record's id and its new status. */
+export interface DomainEvent {
+  type: string;
+  id: string;
+  status: string;
+  partnerId?: string;
+  at: string;
+}
+
+export interface EventPublisher {
+  publish(event: DomainEvent): Promise<void>;
+}
+
+function eventBridgePublisher(): EventPublisher {
+  const client = new EventBridgeClient({});
+  return {
+    async publish(event) {
+      await client.send(
+        new PutEventsCommand({
+          Entries: [{ EventBusName: process.env.EVENT_BUS_NAME, Source: 'prm', DetailType: event.type, Detail: JSON.stringify(event) }],
+        }),
+      );
+    },
+  };
+}
+
+export const events = port<EventPublisher>(eventBridgePublisher);
+
+export async function publishEvent(type: string, id: string, status: string, partnerId?: string): Promise<void> {
+  await events.get().publish({ type, id, status, ...(partnerId ? { partnerId } : {}), at: new Date().toISOString() });
+}

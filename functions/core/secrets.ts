@@ -1,0 +1,24 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { port } from './port.ts';
+
+export interface SecretSource {
+  linkSigningKey(): Promise<string>;
+}
+
+/** Deployed: the link-signing secret from Secrets Manager, read once per container. */
+function secretsManagerSource(): SecretSource {
+  let cached: Promise<string> | undefined;
+  return {
+    linkSigningKey: () =>
+      (cached ??= new SecretsManagerClient({})
+        .send(new GetSecretValueCommand({ SecretId: process.env.LINK_SECRET_ARN }))
+        .then((out) => {
+          if (!out.SecretString) throw new Error('Link signing secret is empty');
+          return out.SecretString;
+        })),
+  };
+}
+
+export const secrets = port<SecretSource>(() =>
+  process.env.LINK_SECRET ? { linkSigningKey: async () => process.env.LINK_SECRET! } : secretsManagerSource(),
+);

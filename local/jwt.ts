@@ -1,0 +1,48 @@
+import { SignJWT, jwtVerify } from 'jose';
+import type { Role } from '../functions/core/auth.ts';
+
+const ISSUER = 'prm-local';
+const AUDIENCE = 'prm-api';
+
+export interface TokenRequest {
+  sub: string;
+  email: string;
+  groups: Role[];
+  partnerId?: string;
+}
+
+/** Local stand-in for Cognito: HS256 tokens with the claims a Cognito ID token carries. */
+export class LocalJwt {
+  private readonly key: Uint8Array;
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  sign(request: TokenRequest, ttlSeconds = 12 * 3600): Promise<string> {
+    return new SignJWT({
+      email: request.email,
+      'cognito:groups': request.groups,
+      ...(request.partnerId ? { 'custom:partnerId': request.partnerId } : {}),
+    })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(request.sub)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(this.key);
+  }
+
+  /**
+   * Verifies like API Gateway's JWT authorizer (signature, issuer, audience, expiry) and returns the
+   * claims as API Gateway passes them to Lambda: every value a string, arrays flattened to "[a b]".
+   */
+  async verify(token: string): Promise<Record<string, string>> {
+    const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE });
+    const claims: Record<string, string> = {};
+    for (const [k, v] of Object.entries(payload)) {
+      claims[k] = Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+    }
+    return claims;
+  }
+}
