@@ -38,6 +38,16 @@ export const FUNCTIONS = {
     substitution: 'ApprovalsTasksFunctionArn',
     grants: ['table', 'mail', 'linkSecret'],
   },
+  mdfApi: {
+    entry: 'functions/mdf/api.ts',
+    grants: ['table', 'bucket', 'taskCallbacks'],
+    starts: ['mdf-fund-request', 'mdf-claim-review'],
+  },
+  mdfTasks: {
+    entry: 'functions/mdf/tasks.ts',
+    substitution: 'MdfTasksFunctionArn',
+    grants: ['table', 'mail', 'bucket', 'events'],
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -59,12 +69,23 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/approvals', fn: 'approvalsApi', auth: 'jwt' },
   { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsApi', auth: 'public' },
   { method: 'POST', path: '/approvals/{approvalId}/decision', fn: 'approvalsApi', auth: 'public' },
+  { method: 'PUT', path: '/partners/{partnerId}/budgets/{period}', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}/budgets/{period}', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'POST', path: '/partners/{partnerId}/fund-requests', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}/fund-requests', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}/fund-requests/{fundRequestId}', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'POST', path: '/partners/{partnerId}/claims', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}/claims', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}/claims/{claimId}', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'PUT', path: '/partners/{partnerId}/claims/{claimId}', fn: 'mdfApi', auth: 'jwt' },
 ];
 
 export const routeKey = (r: Pick<RouteSpec, 'method' | 'path'>) => `${r.method} ${r.path}`;
 
 export const STATE_MACHINES = {
   'partner-application': { file: 'workflows/partner-application.asl.json', arnEnv: 'PARTNER_APPLICATION_STATE_MACHINE_ARN' },
+  'mdf-fund-request': { file: 'workflows/mdf-fund-request.asl.json', arnEnv: 'MDF_FUND_REQUEST_STATE_MACHINE_ARN' },
+  'mdf-claim-review': { file: 'workflows/mdf-claim-review.asl.json', arnEnv: 'MDF_CLAIM_REVIEW_STATE_MACHINE_ARN' },
 } as const;
 
 export type StateMachineName = keyof typeof STATE_MACHINES;

@@ -4,6 +4,7 @@ import type { Tier } from '../core/config.ts';
 import { ddb, tableName } from '../core/ddb.ts';
 import { failedConditionIndexes, isConditionFailure } from '../core/errors.ts';
 import type { Money } from '../core/money.ts';
+import { budgetHistoryPk, newBudgetItem } from '../mdf/store.ts';
 import type { ApplicationStatus, DuplicateFinding } from './model.ts';
 import type { ApplicationInput } from './schema.ts';
 
@@ -46,9 +47,6 @@ export interface PartnerRecord {
 const META = 'META';
 export const appKey = (id: string) => ({ pk: `APP#${id}`, sk: META });
 export const partnerKey = (id: string) => ({ pk: `PTR#${id}`, sk: META });
-export const budgetKey = (partnerId: string, period: string) => ({ pk: `PTR#${partnerId}`, sk: `BUDGET#${period}` });
-/** Budget history has its own partition so it does not interleave with the partner's. */
-export const budgetHistoryPk = (partnerId: string, period: string) => `BUDGET#${partnerId}#${period}`;
 const lockKey = (scope: 'PARTNER' | 'OPENAPP', kind: 'TAX' | 'DOMAIN', value: string) => ({ pk: `LOCK#${scope}#${kind}#${value}`, sk: 'LOCK' });
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
@@ -225,17 +223,7 @@ export async function provisionPartner(
     {
       Put: {
         TableName: tableName(),
-        Item: {
-          ...budgetKey(partner.partnerId, budget.period),
-          type: 'budget',
-          partnerId: partner.partnerId,
-          period: budget.period,
-          currency: budget.allocated.currency,
-          allocated: budget.allocated.amount,
-          reserved: 0,
-          approved: 0,
-          paid: 0,
-        },
+        Item: newBudgetItem(partner.partnerId, budget.period, budget.allocated),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },

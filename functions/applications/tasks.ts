@@ -55,10 +55,13 @@ async function tellApplicant(app: ApplicationRecord, subject: string, paragraphs
   await sendEmail({ to: [app.contact.email], subject: `${subject} (${app.applicationId})`, paragraphs: [`Dear ${app.contact.name},`, ...paragraphs] });
 }
 
-/** Duplicate check; a duplicate ends REJECTED at once, otherwise the application awaits approval. */
+/**
+ * Duplicate check; a duplicate ends REJECTED at once, otherwise the application awaits approval.
+ * The result always has every field the ASL's ResultSelector names (AWS fails on a missing path).
+ */
 async function screen(input: { applicationId: string }) {
   const app = await load(input.applicationId);
-  if (app.status !== 'SUBMITTED' && app.status !== 'AWAITING_APPROVAL') return { outcome: 'closed', status: app.status };
+  if (app.status !== 'SUBMITTED' && app.status !== 'AWAITING_APPROVAL') return { outcome: 'closed', summary: null };
   const now = new Date().toISOString();
   let duplicate = await findDuplicate(app);
   if (!duplicate && !(await markAwaitingApproval(app, now))) duplicate = await findDuplicate(app);
@@ -69,7 +72,7 @@ async function screen(input: { applicationId: string }) {
       `Thank you for applying to our partner program. We could not accept application ${app.applicationId}: ${comment}.`,
       'If you believe this is a mistake, reply to this email.',
     ]);
-    return { outcome: 'duplicate', comment };
+    return { outcome: 'duplicate', summary: null };
   }
   return { outcome: 'awaiting_approval', summary: summaryOf(app) };
 }

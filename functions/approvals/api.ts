@@ -38,9 +38,11 @@ function htmlError(error: unknown): Reply | undefined {
   return { status: error.status, html: messagePage(titles[error.status] ?? 'Cannot continue', error.message) };
 }
 
+/** For approvals with an amount, an approval always carries one: the amount given, else the full amount. */
 function approvedAmountOf(approval: Approval, input: DecisionInput): Money | undefined {
-  if (input.decision !== 'approve' || input.approvedAmount === undefined) return undefined;
   const max = approval.summary.maxAmount;
+  if (input.decision !== 'approve') return undefined;
+  if (input.approvedAmount === undefined) return max;
   if (!max) throw badRequest('amount_not_allowed', 'This approval does not take an approved amount');
   const amount = typeof input.approvedAmount === 'string' ? parseDecimal(input.approvedAmount, max.currency) : input.approvedAmount;
   assertSameCurrency(amount, max);

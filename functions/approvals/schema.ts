@@ -32,6 +32,8 @@ export const ApprovalRequestTaskSchema = z.object({
     tierChoices: z.object({ options: z.array(z.string()), suggested: z.string() }).optional(),
   }),
   escalated: z.boolean().optional(),
+  /** Overrides summary.maxAmount, e.g. a second approver may not exceed what the first approved. */
+  maxAmount: MoneySchema.nullish(),
 });
 export type ApprovalRequestTask = z.infer<typeof ApprovalRequestTaskSchema>;
 

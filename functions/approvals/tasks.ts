@@ -35,7 +35,7 @@ export async function requestApproval(input: ApprovalRequestTask): Promise<{ app
     approverRole: request.approverRole,
     subjectType: request.subjectType,
     subjectId: request.subjectId,
-    summary: request.summary,
+    summary: request.maxAmount ? { ...request.summary, maxAmount: request.maxAmount } : request.summary,
     allowedDecisions: request.allowedDecisions,
     status: 'PENDING',
     createdAt: now.toISOString(),

@@ -28,6 +28,10 @@ export interface PrmConfig {
     autoApproveMaxAmount: number;
     autoApproveTiers: Tier[];
     singleApprovalMaxAmount: number;
+    /** How long after submission proof files may still arrive before the claim is sent back. */
+    uploadWindowSeconds: number;
+    /** Pause between checks for proof files that are not uploaded yet. */
+    uploadPollSeconds: number;
   };
   idempotencyTtlSeconds: number;
 }
@@ -56,6 +60,8 @@ export const DEFAULT_CONFIG: PrmConfig = {
     autoApproveMaxAmount: 50_000,
     autoApproveTiers: ['gold', 'platinum'],
     singleApprovalMaxAmount: 1_000_000,
+    uploadWindowSeconds: 3600,
+    uploadPollSeconds: 60,
   },
   idempotencyTtlSeconds: 24 * 3600,
 };

@@ -1,0 +1,261 @@
+import { getPartner } from '../applications/store.ts';
+import { actorOf, requirePartnerAccess, type Role } from '../core/auth.ts';
+import { readHistory } from '../core/audit.ts';
+import { blobs } from '../core/blobs.ts';
+import { config } from '../core/config.ts';
+import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { httpApi, json, parseWith } from '../core/http.ts';
+import { newId } from '../core/ids.ts';
+import { money, type Money } from '../core/money.ts';
+import { TaskClosedError, workflows } from '../core/workflow-client.ts';
+import { available, claimWindowOpen, todayUtc } from './model.ts';
+import {
+  BudgetInputSchema,
+  ClaimInputSchema,
+  ClaimResubmissionSchema,
+  FundRequestInputSchema,
+  PeriodSchema,
+  StatusQuerySchema,
+  type ClaimInput,
+  type ClaimResubmission,
+  type FundRequestInput,
+} from './schema.ts';
+import {
+  allocateBudget,
+  budgetHistoryPk,
+  createClaim,
+  createFundRequest,
+  getBudget,
+  getClaim,
+  getFundRequest,
+  listClaims,
+  listFundRequests,
+  resubmitClaim,
+  type BudgetRecord,
+  type ClaimRecord,
+  type FundRequestRecord,
+  type ProofFile,
+} from './store.ts';
+
+const READERS: Role[] = ['channel_manager', 'finance', 'admin'];
+const UPLOAD_URL_SECONDS = 3600;
+
+const budgetView = (b: BudgetRecord) => ({
+  partnerId: b.partnerId,
+  period: b.period,
+  allocated: money(b.allocated, b.currency),
+  reserved: money(b.reserved, b.currency),
+  approved: money(b.approved, b.currency),
+  paid: money(b.paid, b.currency),
+  available: money(available(b), b.currency),
+});
+
+async function fundRequestView(f: FundRequestRecord) {
+  const c = f.requested.currency;
+  return {
+    fundRequestId: f.fundRequestId,
+    partnerId: f.partnerId,
+    period: f.period,
+    status: f.status,
+    activity: f.activity,
+    requested: f.requested,
+    ...(f.approvedAmount !== undefined && f.status === 'APPROVED' ? { approvedAmount: money(f.approvedAmount, c) } : {}),
+    claimed: money(f.claimed, c),
+    inClaim: money(f.inClaim, c),
+    remaining: money(f.status === 'APPROVED' ? f.remaining : 0, c),
+    createdAt: f.createdAt,
+    history: await readHistory(`FRQ#${f.fundRequestId}`),
+  };
+}
+
+async function claimView(c: ClaimRecord, withHistory = true) {
+  return {
+    claimId: c.claimId,
+    partnerId: c.partnerId,
+    fundRequestId: c.fundRequestId,
+    status: c.status,
+    amount: c.amount,
+    ...(c.approvedAmount ? { approvedAmount: c.approvedAmount } : {}),
+    invoiceNumber: c.invoiceNumber,
+    activityCompletedOn: c.activityCompletedOn,
+    proofOfPerformance: c.files.map(({ fileName, contentType, sha256, sizeBytes }) => ({ fileName, contentType, sha256, sizeBytes })),
+    createdAt: c.createdAt,
+    ...(withHistory ? { history: await readHistory(`CLM#${c.claimId}`) } : {}),
+  };
+}
+
+function proofFiles(partnerId: string, claimId: string, files: ClaimInput['proofOfPerformance'], round: number): ProofFile[] {
+  return files.map((f, i) => ({ ...f, key: `proofs/${partnerId}/${claimId}/${round}-${i}-${f.fileName}` }));
+}
+
+async function uploadsFor(files: ProofFile[]) {
+  const store = blobs.get();
+  const expiresAt = new Date(Date.now() + UPLOAD_URL_SECONDS * 1000).toISOString();
+  return Promise.all(
+    files.map(async (f) => ({ fileName: f.fileName, url: await store.presignPut(f.key, f.contentType, f.sizeBytes, UPLOAD_URL_SECONDS), method: 'PUT', headers: { 'content-type': f.contentType }, expiresAt })),
+  );
+}
+
+function statusFilter<T extends { status: string }>(items: T[], query: Record<string, string>, statuses: readonly [string, ...string[]]): T[] {
+  const { status } = parseWith(StatusQuerySchema(statuses), query, 'Query');
+  return status ? items.filter((i) => i.status === status) : items;
+}
+
+const timeouts = () => ({
+  approvalSeconds: config().approvalTimeoutSeconds,
+  resubmissionSeconds: config().resubmissionTimeoutSeconds,
+  uploadPollSeconds: config().claims.uploadPollSeconds,
+});
+
+const CLAIM_STATUSES = ['SUBMITTED', 'IN_REVIEW', 'CHANGES_REQUESTED', 'APPROVED', 'REJECTED', 'PAID'] as const;
+const FRQ_STATUSES = ['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED'] as const;
+
+async function ownClaim(partnerId: string, claimId: string): Promise<ClaimRecord> {
+  const claim = await getClaim(partnerId, claimId);
+  if (!claim) throw notFound('Claim');
+  return claim;
+}
+
+export const handler = httpApi({
+  'PUT /partners/{partnerId}/budgets/{period}': {
+    auth: ['channel_manager', 'admin'],
+    body: BudgetInputSchema,
+    handle: async (req) => {
+      const { partnerId } = req.params as { partnerId: string };
+      const period = parseWith(PeriodSchema, req.params.period, 'Period');
+      if (!(await getPartner(partnerId))) throw notFound('Partner');
+      const { allocated } = req.body as { allocated: Money };
+      const result = await allocateBudget(partnerId, period, allocated, actorOf(req.caller));
+      if (!result.ok) throw conflict(result.code, result.message);
+      return json(200, budgetView(result.budget));
+    },
+  },
+  'GET /partners/{partnerId}/budgets/{period}': {
+    auth: ['partner', ...READERS],
+    handle: async (req) => {
+      requirePartnerAccess(req.caller, req.params.partnerId!, READERS);
+      const budget = await getBudget(req.params.partnerId!, parseWith(PeriodSchema, req.params.period, 'Period'));
+      if (!budget) throw notFound('Budget');
+      return json(200, { ...budgetView(budget), history: await readHistory(budgetHistoryPk(budget.partnerId, budget.period)) });
+    },
+  },
+  'POST /partners/{partnerId}/fund-requests': {
+    auth: ['partner'],
+    body: FundRequestInputSchema,
+    idempotent: true,
+    handle: async (req) => {
+      const partnerId = req.params.partnerId!;
+      const caller = requirePartnerAccess(req.caller, partnerId, []);
+      const input = req.body as FundRequestInput;
+      const budget = await getBudget(partnerId, input.period);
+      if (!budget) throw conflict('insufficient_budget', `There is no MDF budget for ${input.period}`);
+      if (budget.currency !== input.requested.currency) throw badRequest('currency_mismatch', `The ${input.period} budget is in ${budget.currency}`);
+      if (input.requested.amount > available(budget)) {
+        throw conflict('insufficient_budget', `Requested ${input.requested.amount} but only ${available(budget)} ${budget.currency} minor units are available in ${input.period}`);
+      }
+      const now = new Date().toISOString();
+      const fundRequestId = newId('fundRequest');
+      await createFundRequest(
+        { fundRequestId, partnerId, period: input.period, activity: input.activity, requested: input.requested, status: 'SUBMITTED', claimed: 0, inClaim: 0, remaining: 0, createdAt: now, updatedAt: now },
+        actorOf(caller),
+      );
+      await workflows.get().start('mdf-fund-request', { partnerId, fundRequestId, timeouts: timeouts() }, fundRequestId);
+      return json(202, { fundRequestId, status: 'SUBMITTED' });
+    },
+  },
+  'GET /partners/{partnerId}/fund-requests': {
+    auth: ['partner', ...READERS],
+    handle: async (req) => {
+      requirePartnerAccess(req.caller, req.params.partnerId!, READERS);
+      const items = statusFilter(await listFundRequests(req.params.partnerId!), req.query, FRQ_STATUSES);
+      return json(200, { fundRequests: await Promise.all(items.map(fundRequestView)) });
+    },
+  },
+  'GET /partners/{partnerId}/fund-requests/{fundRequestId}': {
+    auth: ['partner', ...READERS],
+    handle: async (req) => {
+      requirePartnerAccess(req.caller, req.params.partnerId!, READERS, { what: 'Fund request' });
+      const frq = await getFundRequest(req.params.partnerId!, req.params.fundRequestId!);
+      if (!frq) throw notFound('Fund request');
+      return json(200, await fundRequestView(frq));
+    },
+  },
+  'POST /partners/{partnerId}/claims': {
+    auth: ['partner'],
+    body: ClaimInputSchema,
+    idempotent: true,
+    handle: async (req) => {
+      const partnerId = req.params.partnerId!;
+      const caller = requirePartnerAccess(req.caller, partnerId, []);
+      const input = req.body as ClaimInput;
+      const frq = await getFundRequest(partnerId, input.fundRequestId);
+      if (!frq) throw notFound('Fund request');
+      if (frq.status !== 'APPROVED') throw conflict('fund_request_not_approved', `Fund request ${frq.fundRequestId} is ${frq.status}, not APPROVED`);
+      if (input.amount.currency !== frq.requested.currency) throw badRequest('currency_mismatch', `Fund request ${frq.fundRequestId} is in ${frq.requested.currency}`);
+      const today = todayUtc();
+      if (input.activityCompletedOn > today) throw badRequest('activity_not_completed', 'activityCompletedOn is in the future');
+      if (input.activityCompletedOn < frq.activity.startDate) throw badRequest('activity_before_start', `The activity starts on ${frq.activity.startDate}`);
+      const windowDays = config().claims.windowDays;
+      if (!claimWindowOpen(frq.activity.endDate, today, windowDays)) {
+        throw conflict('claim_window_closed', `Claims for this activity closed ${windowDays} days after ${frq.activity.endDate}`);
+      }
+      if (input.amount.amount > frq.remaining) {
+        throw conflict('amount_exceeds_remaining', `Fund request ${frq.fundRequestId} has ${frq.remaining} ${frq.requested.currency} minor units left to claim`);
+      }
+      const now = new Date().toISOString();
+      const claimId = newId('claim');
+      const files = proofFiles(partnerId, claimId, input.proofOfPerformance, 0);
+      const created = await createClaim(
+        { claimId, partnerId, fundRequestId: frq.fundRequestId, period: frq.period, invoiceNumber: input.invoiceNumber, amount: input.amount, activityCompletedOn: input.activityCompletedOn, files, status: 'SUBMITTED', createdAt: now, updatedAt: now },
+        actorOf(caller),
+      );
+      if (created === 'duplicate_invoice') throw conflict('duplicate_invoice', `Invoice ${input.invoiceNumber} was already claimed`);
+      if (created === 'fund_request_not_approved') throw conflict('fund_request_not_approved', `Fund request ${frq.fundRequestId} is not APPROVED`);
+      if (created === 'amount_exceeds_remaining') throw conflict('amount_exceeds_remaining', `Fund request ${frq.fundRequestId} does not have that much left`);
+      await workflows.get().start('mdf-claim-review', { partnerId, claimId, timeouts: timeouts() }, claimId);
+      return json(202, { claimId, status: 'SUBMITTED', uploads: await uploadsFor(files) });
+    },
+  },
+  'GET /partners/{partnerId}/claims': {
+    auth: ['partner', ...READERS],
+    handle: async (req) => {
+      requirePartnerAccess(req.caller, req.params.partnerId!, READERS);
+      const items = statusFilter(await listClaims(req.params.partnerId!), req.query, CLAIM_STATUSES);
+      return json(200, { claims: await Promise.all(items.map((c) => claimView(c, false))) });
+    },
+  },
+  'GET /partners/{partnerId}/claims/{claimId}': {
+    auth: ['partner', ...READERS],
+    handle: async (req) => {
+      requirePartnerAccess(req.caller, req.params.partnerId!, READERS, { what: 'Claim' });
+      return json(200, await claimView(await ownClaim(req.params.partnerId!, req.params.claimId!)));
+    },
+  },
+  'PUT /partners/{partnerId}/claims/{claimId}': {
+    auth: ['partner'],
+    body: ClaimResubmissionSchema,
+    handle: async (req) => {
+      const partnerId = req.params.partnerId!;
+      const caller = requirePartnerAccess(req.caller, partnerId, [], { what: 'Claim' });
+      const claim = await ownClaim(partnerId, req.params.claimId!);
+      if (claim.status !== 'CHANGES_REQUESTED' || !claim.resubmitToken) {
+        throw conflict('claim_not_awaiting_changes', `Claim ${claim.claimId} is ${claim.status}; only a claim in CHANGES_REQUESTED can be resubmitted`);
+      }
+      const input = req.body as ClaimResubmission;
+      const amount = input.amount ?? claim.amount;
+      if (amount.currency !== claim.amount.currency) throw badRequest('currency_mismatch', `The claim is in ${claim.amount.currency}`);
+      const round = claim.files.reduce((max, f) => Math.max(max, Number(f.key.split('/').pop()!.split('-')[0]) || 0), 0) + 1;
+      const files = input.proofOfPerformance ? proofFiles(partnerId, claim.claimId, input.proofOfPerformance, round) : claim.files;
+      const outcome = await resubmitClaim(claim, { amount, activityCompletedOn: input.activityCompletedOn ?? claim.activityCompletedOn, files }, actorOf(caller), input.comment);
+      if (outcome === 'amount_exceeds_remaining') throw conflict('amount_exceeds_remaining', 'The fund request does not have that much left');
+      if (outcome === 'not_awaiting') throw conflict('claim_not_awaiting_changes', 'The claim is no longer waiting for changes');
+      try {
+        await workflows.get().sendTaskSuccess(claim.resubmitToken, { resubmitted: true });
+      } catch (error) {
+        if (!(error instanceof TaskClosedError)) throw error;
+        throw conflict('claim_review_closed', 'The review of this claim had already ended');
+      }
+      return json(202, { claimId: claim.claimId, status: 'IN_REVIEW', uploads: input.proofOfPerformance ? await uploadsFor(files) : [] });
+    },
+  },
+});

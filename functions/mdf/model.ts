@@ -1,0 +1,89 @@
+import type { PrmConfig, Tier } from '../core/config.ts';
+import type { Money } from '../core/money.ts';
+
+/**
+ * The budget ledger of one partner and quarter, in minor units of one currency. Invariants, always:
+ * available = allocated − reserved − approved ≥ 0, and 0 ≤ paid ≤ approved (unpaid = approved − paid).
+ * The store keeps `available` and `unpaid` as attributes so DynamoDB conditions can guard them.
+ */
+export interface Ledger {
+  allocated: number;
+  reserved: number;
+  approved: number;
+  paid: number;
+}
+
+export const available = (l: Ledger) => l.allocated - l.reserved - l.approved;
+
+export function ledgerHolds(l: Ledger): boolean {
+  return available(l) >= 0 && l.reserved >= 0 && l.approved >= 0 && l.paid >= 0 && l.paid <= l.approved;
+}
+
+export class LedgerRefusal extends Error {
+  constructor(readonly code: 'insufficient_budget' | 'budget_below_committed' | 'over_release' | 'over_payment', message: string) {
+    super(message);
+    this.name = 'LedgerRefusal';
+  }
+}
+
+/** Fund request approved: its amount is reserved. */
+export function reserve(l: Ledger, amount: number): Ledger {
+  if (amount > available(l)) throw new LedgerRefusal('insufficient_budget', `Only ${available(l)} available, ${amount} asked`);
+  return { ...l, reserved: l.reserved + amount };
+}
+
+/** Claim approved for `amount` out of a reservation: reserved → approved. */
+export function settle(l: Ledger, amount: number): Ledger {
+  if (amount > l.reserved) throw new LedgerRefusal('over_release', 'Cannot approve more than is reserved');
+  return { ...l, reserved: l.reserved - amount, approved: l.approved + amount };
+}
+
+/** Claim paid. */
+export function pay(l: Ledger, amount: number): Ledger {
+  if (l.paid + amount > l.approved) throw new LedgerRefusal('over_payment', 'Cannot pay more than was approved');
+  return { ...l, paid: l.paid + amount };
+}
+
+export function reallocate(l: Ledger, allocated: number): Ledger {
+  if (allocated < l.reserved + l.approved) {
+    throw new LedgerRefusal('budget_below_committed', `Allocation ${allocated} is below what is committed (${l.reserved + l.approved})`);
+  }
+  return { ...l, allocated };
+}
+
+/**
+ * A fund request's running figures: approvedAmount = claimed + inClaim + remaining. Claims take from
+ * `remaining` when submitted (`inClaim`), and become `claimed` for what is approved.
+ */
+export interface FundRequestFigures {
+  approvedAmount: number;
+  claimed: number;
+  inClaim: number;
+  remaining: number;
+}
+
+export type ClaimRoute = 'auto' | 'single' | 'two_level';
+
+/** Review routing: small claims of top tiers pass without a person; above a threshold two people decide. */
+export function claimRoute(amount: Money, tier: Tier, cfg: Pick<PrmConfig, 'claims' | 'budgetCurrency'>): ClaimRoute {
+  if (amount.currency !== cfg.budgetCurrency) return 'two_level';
+  if (amount.amount <= cfg.claims.autoApproveMaxAmount && cfg.claims.autoApproveTiers.includes(tier)) return 'auto';
+  if (amount.amount <= cfg.claims.singleApprovalMaxAmount) return 'single';
+  return 'two_level';
+}
+
+const DAY_MS = 86_400_000;
+
+/** Claims are accepted until `windowDays` after the activity's end date (inclusive). */
+export function claimWindowOpen(activityEndDate: string, today: string, windowDays: number): boolean {
+  return Date.parse(`${today}T00:00:00Z`) <= Date.parse(`${activityEndDate}T00:00:00Z`) + windowDays * DAY_MS;
+}
+
+export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);
+
+export function normaliseInvoice(invoiceNumber: string): string {
+  return invoiceNumber.trim().toUpperCase().replace(/\s+/g, '');
+}
+
+/** Payout months (YYYY-MM) of an ISO timestamp. */
+export const monthOf = (iso: string) => iso.slice(0, 7);
