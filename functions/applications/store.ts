@@ -1,7 +1,7 @@
 import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from '../core/audit.ts';
 import type { Tier } from '../core/config.ts';
-import { ddb, tableName } from '../core/ddb.ts';
+import { ddb, tableName, transactUnlessRefused } from '../core/ddb.ts';
 import { failedConditionIndexes, isConditionFailure } from '../core/errors.ts';
 import type { Money } from '../core/money.ts';
 import { budgetHistoryPk, newBudgetItem } from '../mdf/store.ts';
@@ -245,27 +245,17 @@ export async function provisionPartner(
 
 export async function setPayeeReference(partnerId: string, payeeReference: string, actor: string): Promise<PartnerRecord | undefined> {
   const now = new Date().toISOString();
-  try {
-    await ddb().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: partnerKey(partnerId),
-              UpdateExpression: 'SET payeeReference = :ref, updatedAt = :now',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':ref': payeeReference, ':now': now },
-            },
-          },
-          auditPut(partnerKey(partnerId).pk, { at: now, actor, action: 'payee_changed', fromStatus: null, toStatus: null, comment: 'Payee reference updated' }),
-        ],
-      }),
-    );
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
-  return getPartner(partnerId);
+  const updated = await transactUnlessRefused([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: partnerKey(partnerId),
+        UpdateExpression: 'SET payeeReference = :ref, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':ref': payeeReference, ':now': now },
+      },
+    },
+    auditPut(partnerKey(partnerId).pk, { at: now, actor, action: 'payee_changed', fromStatus: null, toStatus: null, comment: 'Payee reference updated' }),
+  ]);
+  return updated ? getPartner(partnerId) : undefined;
 }
-

@@ -1,6 +1,6 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from '../core/audit.ts';
-import { ddb, tableName } from '../core/ddb.ts';
+import { ddb, queryAll, tableName } from '../core/ddb.ts';
 import { isConditionFailure } from '../core/errors.ts';
 import type { Money } from '../core/money.ts';
 import type { Approval, ApprovalStatus } from './model.ts';
@@ -112,20 +112,10 @@ export async function consumeApproval(approval: Approval, decision: DecisionReco
 }
 
 export async function listApprovals(status: ApprovalStatus, approverEmail: string | undefined): Promise<Approval[]> {
-  const out: Approval[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'gsi1',
-        KeyConditionExpression: approverEmail ? 'gsi1pk = :pk AND begins_with(gsi1sk, :email)' : 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': `APPROVALS#${status}`, ...(approverEmail ? { ':email': `${approverEmail}#` } : {}) },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    out.push(...(page.Items ?? []).map(fromItem));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return out;
+  const items = await queryAll({
+    IndexName: 'gsi1',
+    KeyConditionExpression: approverEmail ? 'gsi1pk = :pk AND begins_with(gsi1sk, :email)' : 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': `APPROVALS#${status}`, ...(approverEmail ? { ':email': `${approverEmail}#` } : {}) },
+  });
+  return items.map(fromItem);
 }

@@ -1,6 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { ddb, tableName } from './ddb.ts';
+import { queryAll, tableName } from './ddb.ts';
 
 export interface AuditEntry {
   at: string;
@@ -39,28 +38,16 @@ export function auditPut(recordPk: string, entry: Omit<AuditEntry, 'at'> & { at?
 }
 
 export async function readHistory(recordPk: string): Promise<AuditEntry[]> {
-  const items: AuditEntry[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': recordPk, ':prefix': HISTORY_PREFIX },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      items.push({
-        at: item.at,
-        actor: item.actor,
-        action: item.action,
-        fromStatus: item.fromStatus ?? null,
-        toStatus: item.toStatus ?? null,
-        ...(item.comment ? { comment: item.comment } : {}),
-      });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  const items = await queryAll({
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': recordPk, ':prefix': HISTORY_PREFIX },
+  });
+  return items.map((item) => ({
+    at: item.at as string,
+    actor: item.actor as string,
+    action: item.action as string,
+    fromStatus: (item.fromStatus as string | undefined) ?? null,
+    toStatus: (item.toStatus as string | undefined) ?? null,
+    ...(item.comment ? { comment: item.comment as string } : {}),
+  }));
 }

@@ -1,6 +1,6 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from '../core/audit.ts';
-import { ddb, tableName } from '../core/ddb.ts';
+import { ddb, queryAll, tableName, transactUnlessRefused } from '../core/ddb.ts';
 import { failedConditionIndexes, isConditionFailure } from '../core/errors.ts';
 import type { Money } from '../core/money.ts';
 import { monthOf, normaliseInvoice, reallocate, type Ledger } from './model.ts';
@@ -85,21 +85,8 @@ async function get<T>(key: { pk: string; sk: string }): Promise<T | undefined> {
 }
 
 async function queryPrefix<T>(pk: string, prefix: string): Promise<T[]> {
-  const out: T[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    out.push(...(page.Items ?? []).map((i) => strip<T>(i)!));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return out;
+  const items = await queryAll({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix } });
+  return items.map((i) => strip<T>(i)!);
 }
 
 const T = () => tableName();
@@ -204,29 +191,19 @@ export async function transitionFundRequest(
   change: { actor: string; action: string; comment?: string },
 ): Promise<boolean> {
   const now = new Date().toISOString();
-  try {
-    await ddb().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: T(),
-              Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
-              UpdateExpression: 'SET #s = :to, updatedAt = :now',
-              ConditionExpression: '#s = :from',
-              ExpressionAttributeNames: { '#s': 'status' },
-              ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now },
-            },
-          },
-          auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: change.actor, action: change.action, fromStatus: from, toStatus: to, ...(change.comment ? { comment: change.comment } : {}) }),
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now',
+        ConditionExpression: '#s = :from',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: change.actor, action: change.action, fromStatus: from, toStatus: to, ...(change.comment ? { comment: change.comment } : {}) }),
+  ]);
 }
 
 /**
@@ -335,25 +312,15 @@ function claimUpdate(claim: ClaimRecord, from: ClaimStatus[], to: ClaimStatus, s
   };
 }
 
-async function transact(items: unknown[]): Promise<boolean> {
-  try {
-    await ddb().send(new TransactWriteCommand({ TransactItems: items as never }));
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-}
-
 const claimAudit = (claim: ClaimRecord, from: ClaimStatus, to: ClaimStatus, actor: string, action: string, comment?: string) =>
   auditPut(`CLM#${claim.claimId}`, { actor, action, fromStatus: from, toStatus: to, ...(comment ? { comment } : {}) });
 
 export function startReview(claim: ClaimRecord): Promise<boolean> {
-  return transact([claimUpdate(claim, ['SUBMITTED'], 'IN_REVIEW', {}), claimAudit(claim, 'SUBMITTED', 'IN_REVIEW', 'workflow', 'review_started')]);
+  return transactUnlessRefused([claimUpdate(claim, ['SUBMITTED'], 'IN_REVIEW', {}), claimAudit(claim, 'SUBMITTED', 'IN_REVIEW', 'workflow', 'review_started')]);
 }
 
 export function requestClaimChanges(claim: ClaimRecord, token: string, actor: string, comment: string): Promise<boolean> {
-  return transact([
+  return transactUnlessRefused([
     claimUpdate(claim, ['IN_REVIEW'], 'CHANGES_REQUESTED', { resubmitToken: token }),
     claimAudit(claim, 'IN_REVIEW', 'CHANGES_REQUESTED', actor, 'changes_requested', comment),
   ]);
@@ -394,7 +361,7 @@ export async function resubmitClaim(claim: ClaimRecord, changes: { amount: Money
  */
 export function settleClaim(claim: ClaimRecord, approved: Money, actor: string, comment?: string): Promise<boolean> {
   const now = new Date().toISOString();
-  return transact([
+  return transactUnlessRefused([
     {
       ...claimUpdate(claim, ['IN_REVIEW'], 'APPROVED', { approvedAmount: approved, approvedAt: now, gsi1pk: `CLAIMS#APPROVED#${monthOf(now)}`, gsi1sk: `${claim.partnerId}#${claim.claimId}` }),
     },
@@ -423,7 +390,7 @@ export function settleClaim(claim: ClaimRecord, approved: Money, actor: string, 
 
 /** Rejection returns the claimed amount to the fund request and frees the invoice number. */
 export function rejectClaim(claim: ClaimRecord, actor: string, comment?: string): Promise<boolean> {
-  return transact([
+  return transactUnlessRefused([
     claimUpdate(claim, ['SUBMITTED', 'IN_REVIEW', 'CHANGES_REQUESTED'], 'REJECTED', {}, ['resubmitToken']),
     {
       Update: {

@@ -1,0 +1,85 @@
+import { Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpNoneAuthorizer, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { routeKey, type RouteSpec } from '../functions/catalog.ts';
+
+export interface ApiProps {
+  userPool: UserPool;
+  client: UserPoolClient;
+}
+
+/**
+ * The HTTP API. It exists before the functions (they need its URL in PRM_CONFIG); `addRoutes` then
+ * wires the catalog routes to them.
+ */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  private readonly jwt: HttpJwtAuthorizer;
+  private readonly integrations = new Map<IFunction, HttpLambdaIntegration>();
+
+  constructor(scope: Construct, id: string, { userPool, client }: ApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'Http', { createDefaultStage: false });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      // Public routes (sign-up form, approval links) are reachable by anyone: cap the rate.
+      throttle: { rateLimit: 50, burstLimit: 100 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            sourceIp: '$context.identity.sourceIp',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+          }),
+        ),
+      },
+    });
+
+    this.jwt = new HttpJwtAuthorizer('Cognito', userPool.userPoolProviderUrl, { jwtAudience: [client.userPoolClientId] });
+  }
+
+  /** One Lambda integration per function, shared by all of its routes. */
+  addRoutes(routes: readonly RouteSpec[], functionFor: (route: RouteSpec) => IFunction): void {
+    for (const route of routes) {
+      const fn = functionFor(route);
+      let integration = this.integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.fn}Integration`, fn);
+        this.integrations.set(fn, integration);
+      }
+      const [created] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        authorizer: route.auth === 'jwt' ? this.jwt : new HttpNoneAuthorizer(),
+      });
+      if (route.auth === 'public' && created) {
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${routeKey(route)} is declared auth 'public' in functions/catalog.ts: it must work without a Cognito session (health probe, partner application form, or an emailed approval link whose HMAC-signed, expiring token the handler verifies).`,
+        });
+      }
+    }
+  }
+
+  /** Base URL without a trailing slash, as PRM_CONFIG.baseUrl expects. */
+  get url(): string {
+    return this.httpApi.apiEndpoint;
+  }
+}
