@@ -37,6 +37,9 @@ export interface LocalOptions {
   ddbEndpoint?: string;
 }
 
+/** Per-function Lambda invocation counts and durations, as AWS would bill them. */
+export type InvocationStats = Map<string, { invocations: number; durationsMs: number[] }>;
+
 export interface LocalSystem {
   url: string;
   port: number;
@@ -48,6 +51,8 @@ export interface LocalSystem {
   token(request: TokenRequest): Promise<string>;
   /** Calls a Lambda handler in-process, as Step Functions would (used by the engine). */
   invoke(functionArnOrName: string, payload: unknown): Promise<unknown>;
+  /** Every handler call so far (HTTP and workflow tasks), by function name. */
+  invocations: InvocationStats;
   stop(): Promise<void>;
 }
 
@@ -145,11 +150,22 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
       const mod = (await import(pathToFileURL(join(ROOT, spec.entry)).href)) as { handler: LambdaHandler };
       handlers.set(name, mod.handler);
     }
+    const invocations: InvocationStats = new Map();
+    const timed = async (name: FunctionName, event: unknown) => {
+      const started = performance.now();
+      try {
+        return await handlers.get(name)!(event, lambdaContext(name));
+      } finally {
+        const stats = invocations.get(name) ?? { invocations: 0, durationsMs: [] };
+        stats.invocations++;
+        stats.durationsMs.push(performance.now() - started);
+        invocations.set(name, stats);
+      }
+    };
     const invoke = async (functionArnOrName: string, payload: unknown) => {
       const name = functionArnOrName.replace(/^.*function:prm-/, '') as FunctionName;
-      const handler = handlers.get(name);
-      if (!handler) throw Object.assign(new Error(`No local function ${functionArnOrName}`), { name: 'Lambda.ResourceNotFoundException' });
-      return handler(structuredClone(payload), lambdaContext(name));
+      if (!handlers.has(name)) throw Object.assign(new Error(`No local function ${functionArnOrName}`), { name: 'Lambda.ResourceNotFoundException' });
+      return timed(name, structuredClone(payload));
     };
 
     let baseUrl = '';
@@ -258,7 +274,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         ...(body.length ? { body: body.toString('utf8') } : {}),
         isBase64Encoded: false,
       };
-      const result = (await handlers.get(m.spec.fn)!(event, lambdaContext(m.spec.fn))) as APIGatewayProxyStructuredResultV2;
+      const result = (await timed(m.spec.fn, event)) as APIGatewayProxyStructuredResultV2;
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body ?? '');
     };
@@ -293,6 +309,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
       ddbEndpoint: dynamo.endpoint,
       token: (request) => jwt.sign(request),
       invoke,
+      invocations,
       async stop() {
         localEngine.stop();
         await new Promise<void>((r) => {
