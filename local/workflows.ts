@@ -293,7 +293,11 @@ export class LocalWorkflowEngine implements WorkflowClient {
     });
 
     const runDefinition = resumeFrom ? { ...definition, StartAt: resumeFrom.stateName } : definition;
-    const machine = new StateMachine(runDefinition as never, { validationOptions: { checkPaths: false, checkArn: false } });
+    // A resumed run starts mid-definition, so earlier states are unreachable: skip that validation then
+    // (the full definition was validated when the execution first started).
+    const machine = new StateMachine(runDefinition as never, {
+      validationOptions: resumeFrom ? { noValidate: true } : { checkPaths: false, checkArn: false },
+    });
     const execution = machine.run((resumeFrom ? resumeFrom.rawInput : record.input) as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
       noThrowOnAbort: true,

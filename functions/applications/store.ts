@@ -157,7 +157,8 @@ export async function closeApplication(
     await ddb().send(
       new TransactWriteCommand({
         TransactItems: [
-          ...openLockDeletes(app),
+          // Only a screened application holds open locks; a duplicate's lock keys belong to another.
+          ...(app.status === 'AWAITING_APPROVAL' ? openLockDeletes(app) : []),
           {
             Update: {
               TableName: tableName(),

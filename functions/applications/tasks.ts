@@ -67,7 +67,9 @@ async function screen(input: { applicationId: string }) {
   if (!duplicate && !(await markAwaitingApproval(app, now))) duplicate = await findDuplicate(app);
   if (duplicate) {
     const comment = duplicateComment(duplicate);
-    await closeApplication(app, 'REJECTED', { actor: 'screening', action: 'rejected_duplicate', comment, now, decision: { by: 'screening', at: now, comment } });
+    const latest = await load(app.applicationId);
+    const closed = await closeApplication(latest, 'REJECTED', { actor: 'screening', action: 'rejected_duplicate', comment, now, decision: { by: 'screening', at: now, comment } });
+    if (!closed) return { outcome: 'closed', summary: null };
     await tellApplicant(app, 'Your partner application', [
       `Thank you for applying to our partner program. We could not accept application ${app.applicationId}: ${comment}.`,
       'If you believe this is a mistake, reply to this email.',

@@ -67,8 +67,10 @@ export function verifyLinkToken(secret: string, approvalId: string, approverEmai
   const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match) return { ok: false, reason: 'forged' };
   const expiresEpoch = Number(match[1]);
-  const given = Buffer.from(match[2]!, 'base64url');
-  const expected = signature(secret, approvalId, approverEmail, expiresEpoch);
+  // Compare the text, not decoded bytes: base64url has several spellings of the same bytes, and only
+  // the canonical one is the token that was issued.
+  const given = Buffer.from(match[2]!);
+  const expected = Buffer.from(signature(secret, approvalId, approverEmail, expiresEpoch).toString('base64url'));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
   if (expiresEpoch * 1000 <= nowMs) return { ok: false, reason: 'expired' };
   return { ok: true, expiresEpoch };

@@ -21,6 +21,13 @@ describe('approval link tokens', () => {
     expect(verifyLinkToken(SECRET, 'apr_1', 'other@example.com', token)).toEqual({ ok: false, reason: 'forged' });
     expect(verifyLinkToken('other-secret', 'apr_1', 'cm@example.com', token)).toEqual({ ok: false, reason: 'forged' });
     expect(verifyLinkToken(SECRET, 'apr_1', 'cm@example.com', 'garbage')).toEqual({ ok: false, reason: 'forged' });
+    // The last base64url character of a 32-byte signature carries two padding bits: a spelling that
+    // decodes to the same bytes is still not the issued token.
+    const last = sig.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sameBytes = alphabet[alphabet.indexOf(last) + 1]!;
+    expect(Buffer.from(sig.slice(0, -1) + sameBytes, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
+    expect(verifyLinkToken(SECRET, 'apr_1', 'cm@example.com', `${exp}.${sig.slice(0, -1)}${sameBytes}`)).toEqual({ ok: false, reason: 'forged' });
     expect(verifyLinkToken(SECRET, 'apr_1', 'cm@example.com', '')).toEqual({ ok: false, reason: 'forged' });
   });
 

@@ -1,0 +1,147 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ulid } from 'ulid';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { LocalOptions, LocalSystem } from '../../local/runtime.ts';
+import { applicationBody, approvalLinkFor, client, eventually, startTestSystem, tokenFor } from '../support/system.ts';
+
+const CM = 'channel.manager@example.com';
+const ESCALATION = 'admin@example.com';
+
+/**
+ * `npm start` keeps its data under a directory; a pending approval survives a restart: the emailed
+ * link still works, and the workflow goes on from the wait it was in. Both runs share one table
+ * (the tests share one DynamoDB Local) and one data directory (secrets, outbox, saved executions).
+ */
+describe('restart of the local system with a pending approval', () => {
+  const dirs: string[] = [];
+  let running: LocalSystem | undefined;
+
+  const freshPlace = () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'prm-restart-'));
+    dirs.push(dataDir);
+    return { dataDir, tableName: `e2e-restart-${ulid().toLowerCase()}` };
+  };
+  const start = async (options: LocalOptions) => {
+    running = await startTestSystem(options);
+    return running;
+  };
+  const stop = async () => {
+    await running?.stop();
+    running = undefined;
+  };
+  afterEach(stop);
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const statusOf = async (system: LocalSystem, applicationId: string) => {
+    const admin = await tokenFor(system, ['admin'], 'admin@example.com');
+    return (await client(system).get(`/applications/${applicationId}`, admin)).body;
+  };
+
+  it('the emailed link still decides after a restart, and the resumed execution succeeds', async () => {
+    const place = freshPlace();
+
+    const first = await start(place);
+    const api1 = client(first);
+    const a = (await api1.post('/applications', applicationBody({ website: 'https://restart-a.example', taxId: 'RS-A-1', email: 'a@restart-a.example' }))).body.applicationId as string;
+    const b = (await api1.post('/applications', applicationBody({ website: 'https://restart-b.example', taxId: 'RS-B-1', email: 'b@restart-b.example' }))).body.applicationId as string;
+    const linkA = await eventually(async () => approvalLinkFor(first, CM, a));
+    const linkB = await eventually(async () => approvalLinkFor(first, CM, b));
+    expect(linkA.url.startsWith(first.url)).toBe(true);
+    const executionArn = first.engine.list().find((e) => e.name === a)!.executionArn;
+    expect(first.engine.describe(executionArn)).toMatchObject({ status: 'RUNNING', pendingWait: { stateName: 'AskChannelManager' } });
+    const messagesBefore = first.outbox.all().length;
+    await stop();
+
+    const second = await start(place);
+    expect(second.url).not.toBe(first.url);
+    const api2 = client(second);
+    // The outbox was persisted: the old messages, links and all, are there.
+    expect(second.outbox.all().length).toBe(messagesBefore);
+    expect(approvalLinkFor(second, CM, a)).toEqual(linkA);
+    // The execution was resumed at its wait.
+    expect(second.engine.describe(executionArn)).toMatchObject({ status: 'RUNNING' });
+    expect((await statusOf(second, a)).status).toBe('AWAITING_APPROVAL');
+
+    // The page still opens (the link secret persisted too), and a GET changes nothing.
+    const page = await api2.get(`/approvals/${linkA.approvalId}?t=${encodeURIComponent(linkA.token)}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(a);
+
+    // Forged token, and another approval's genuine token: 403, nothing changes.
+    const [expiry, signature] = linkA.token.split('.') as [string, string];
+    const forged = `${expiry}.${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`;
+    expect((await api2.post(`/approvals/${linkA.approvalId}/decision`, { t: forged, decision: 'approve' })).status).toBe(403);
+    expect((await api2.post(`/approvals/${linkA.approvalId}/decision`, { t: linkB.token, decision: 'approve' })).status).toBe(403);
+    expect((await statusOf(second, a)).status).toBe('AWAITING_APPROVAL');
+    expect(second.engine.describe(executionArn)!.status).toBe('RUNNING');
+
+    const decided = await api2.post(`/approvals/${linkA.approvalId}/decision`, { t: linkA.token, decision: 'approve', comment: 'After the restart' });
+    expect(decided).toMatchObject({ status: 200, body: { approvalId: linkA.approvalId, status: 'APPROVED' } });
+
+    const resumed = await second.engine.waitFor(executionArn);
+    expect(resumed.status).toBe('SUCCEEDED');
+    const app = await eventually(async () => {
+      const body = await statusOf(second, a);
+      return body.status === 'APPROVED' ? body : undefined;
+    });
+    expect(app.decision).toMatchObject({ by: CM, comment: 'After the restart' });
+    expect(app.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
+    await eventually(async () => second.outbox.all().find((m) => m.to.includes('a@restart-a.example') && m.subject.startsWith('Welcome')));
+    await eventually(async () => second.engine.describe(executionArn)!.events.some((e) => e.type === 'ExecutionSucceeded'));
+    console.log(`resumed approved execution: ${second.engine.describe(executionArn)!.stateTransitions} state transitions counted locally`);
+
+    // A second decision on the same link: 409.
+    expect((await api2.post(`/approvals/${linkA.approvalId}/decision`, { t: linkA.token, decision: 'reject' })).status).toBe(409);
+
+    // The other application, also waiting across the restart, is decided too: nothing is left running.
+    expect((await api2.post(`/approvals/${linkB.approvalId}/decision`, { t: linkB.token, decision: 'reject', comment: 'No' })).status).toBe(200);
+    const executionB = second.engine.list().find((e) => e.name === b)!;
+    expect((await second.engine.waitFor(executionB.executionArn)).status).toBe('SUCCEEDED');
+    expect((await statusOf(second, b)).status).toBe('REJECTED');
+  });
+
+  it('an expired link gives 410 after a restart, changes nothing, and the resumed wait still times out on time', async () => {
+    const place = freshPlace();
+    // The link is good for 2–3 s (timeout minus 5 s, whole seconds); the workflow waits 8 s.
+    const config = { approvalTimeoutSeconds: 8 };
+
+    const first = await start({ ...place, config });
+    const id = (await client(first).post('/applications', applicationBody({ website: 'https://restart-c.example', taxId: 'RS-C-1', email: 'c@restart-c.example' }))).body.applicationId as string;
+    const link = await eventually(async () => approvalLinkFor(first, CM, id));
+    const executionArn = first.engine.list().find((e) => e.name === id)!.executionArn;
+    const deadline = first.engine.describe(executionArn)!.pendingWait!.deadline!;
+    const linkExpiry = Number(link.token.split('.')[0]) * 1000;
+    expect(linkExpiry).toBeLessThan(deadline);
+    await stop();
+
+    const second = await start({ ...place, config });
+    const api2 = client(second);
+    await new Promise((r) => setTimeout(r, Math.max(0, linkExpiry - Date.now() + 100)));
+    expect(Date.now()).toBeLessThan(deadline);
+
+    const late = await api2.post(`/approvals/${link.approvalId}/decision`, { t: link.token, decision: 'approve' });
+    expect(late.status).toBe(410);
+    expect(late.body.error.code).toBe('approval_expired');
+    expect((await api2.get(`/approvals/${link.approvalId}?t=${encodeURIComponent(link.token)}`)).status).toBe(410);
+    expect((await statusOf(second, id)).status).toBe('AWAITING_APPROVAL');
+    expect((await statusOf(second, id)).partnerId).toBeUndefined();
+
+    // The resumed wait keeps its original deadline: the escalation goes out at about that time.
+    const escalation = await eventually(async () => approvalLinkFor(second, ESCALATION, id), 15_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(deadline);
+    expect(escalation.approvalId).not.toBe(link.approvalId);
+    expect(second.outbox.all().filter((m) => m.to.includes(ESCALATION) && m.subject.startsWith('[Escalated]') && m.text.includes(id))).toHaveLength(1);
+    expect((await statusOf(second, id)).status).toBe('AWAITING_APPROVAL');
+    // The channel manager's link is still refused once the escalation is out.
+    expect((await api2.post(`/approvals/${link.approvalId}/decision`, { t: link.token, decision: 'reject' })).status).toBe(410);
+
+    const decided = await api2.post(`/approvals/${escalation.approvalId}/decision`, { t: escalation.token, decision: 'reject', comment: 'Closing' });
+    expect(decided.status).toBe(200);
+    expect((await second.engine.waitFor(executionArn)).status).toBe('SUCCEEDED');
+    expect((await statusOf(second, id)).status).toBe('REJECTED');
+  });
+});

@@ -1,0 +1,105 @@
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, loadDefinition, localSubstitutions } from '../../local/definitions.ts';
+
+/** asl-validator 4 is CommonJS without type declarations: `validator(definition, options?)`. */
+interface AslValidationResult {
+  isValid: boolean;
+  errors: { 'Error code': string; Message: string }[];
+  errorsText(separator?: string): string;
+}
+type AslValidator = (definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }) => AslValidationResult;
+const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+type State = Record<string, unknown> & {
+  Type?: string;
+  Resource?: string;
+  Retry?: { ErrorEquals: string[] }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+};
+interface Definition {
+  StartAt: string;
+  States: Record<string, State>;
+}
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const WAIT_FOR_TOKEN = '.waitForTaskToken';
+
+const files = readdirSync(join(ROOT, 'workflows'))
+  .filter((f) => f.endsWith('.asl.json'))
+  .sort()
+  .map((f) => `workflows/${f}`);
+
+/** Every state, nested ones (Map item processors, Parallel branches) included. */
+function allStates(states: Record<string, State>, prefix = ''): [string, State][] {
+  return Object.entries(states).flatMap(([name, state]) => {
+    const nested: [string, State][] = [];
+    const processor = (state.ItemProcessor ?? state.Iterator) as { States?: Record<string, State> } | undefined;
+    if (processor?.States) nested.push(...allStates(processor.States, `${prefix}${name}/`));
+    for (const [i, branch] of ((state.Branches as { States: Record<string, State> }[] | undefined) ?? []).entries()) {
+      nested.push(...allStates(branch.States, `${prefix}${name}[${i}]/`));
+    }
+    return [[`${prefix}${name}`, state] as [string, State], ...nested];
+  });
+}
+
+/** True when a Retry/Catch rule would match `error` ("States.ALL" matches every error but States.Runtime). */
+const matches = (errorEquals: string[], error: string) => errorEquals.includes(error) || errorEquals.includes('States.ALL');
+
+const load = (file: string) => loadDefinition(file, localSubstitutions()) as Definition;
+
+describe('workflow definitions (workflows/*.asl.json)', () => {
+  it('there is at least one, and the partner application is among them', () => {
+    expect(files).toContain('workflows/partner-application.asl.json');
+  });
+
+  describe.each(files)('%s', (file) => {
+    it('substitutes every ${…} and passes asl-validator (paths and ARNs checked)', () => {
+      const definition = load(file);
+      expect(JSON.stringify(definition)).not.toMatch(/\$\{\w+\}/);
+      const result = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
+    it('the validator is not vacuous: a broken copy of the file fails', () => {
+      const broken = structuredClone(load(file));
+      const first = broken.States[broken.StartAt]!;
+      delete first.End;
+      first.Next = 'NoSuchState';
+      expect(aslValidator(broken).isValid).toBe(false);
+    });
+
+    it('every lambda:invoke task retries TransientError and has a Catch', () => {
+      const tasks = allStates(load(file).States).filter(([, s]) => s.Type === 'Task' && s.Resource === LAMBDA_INVOKE);
+      expect(tasks.length).toBeGreaterThan(0);
+      const problems = tasks.flatMap(([name, s]) => [
+        ...((s.Retry ?? []).some((r) => matches(r.ErrorEquals, 'TransientError')) ? [] : [`${name}: no Retry matching "TransientError"`]),
+        ...((s.Catch ?? []).length > 0 ? [] : [`${name}: no Catch`]),
+      ]);
+      expect(problems).toEqual([]);
+    });
+
+    it('every .waitForTaskToken task has a timeout and catches States.Timeout', () => {
+      const waits = allStates(load(file).States).filter(([, s]) => s.Type === 'Task' && String(s.Resource).endsWith(WAIT_FOR_TOKEN));
+      const problems = waits.flatMap(([name, s]) => [
+        ...(s.TimeoutSeconds !== undefined || s.TimeoutSecondsPath !== undefined ? [] : [`${name}: no TimeoutSeconds or TimeoutSecondsPath`]),
+        ...((s.Catch ?? []).some((c) => c.ErrorEquals.includes('States.Timeout')) ? [] : [`${name}: no Catch for "States.Timeout"`]),
+      ]);
+      expect(problems).toEqual([]);
+    });
+  });
+
+  it('the partner application waits twice (channel manager, then escalation), each timing out to the next step', () => {
+    const { States } = load('workflows/partner-application.asl.json');
+    const waits = Object.entries(States).filter(([, s]) => String(s.Resource).endsWith(WAIT_FOR_TOKEN));
+    expect(waits.map(([name]) => name).sort()).toEqual(['AskChannelManager', 'AskEscalation']);
+    const onTimeout = (name: string) => States[name]!.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout'))!.Next;
+    expect(onTimeout('AskChannelManager')).toBe('AskEscalation');
+    expect(onTimeout('AskEscalation')).toBe('Expire');
+  });
+});

@@ -1,0 +1,197 @@
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApplication, markAwaitingApproval, provisionPartner, type ApplicationRecord } from '../../functions/applications/store.ts';
+import { normaliseDomain, taxKey } from '../../functions/applications/model.ts';
+import { config, type Tier } from '../../functions/core/config.ts';
+import { newId } from '../../functions/core/ids.ts';
+import { money } from '../../functions/core/money.ts';
+import { getBudget } from '../../functions/mdf/store.ts';
+import type { LocalSystem } from '../../local/runtime.ts';
+import type { ExecutionRecord } from '../../local/workflows.ts';
+import { decide, fundRequestBody, quarterNow } from '../support/mdf.ts';
+import { approvalLinkFor, client, eventually, startTestSystem, tokenFor, type Client } from '../support/system.ts';
+
+/**
+ * The real workflows/mdf-fund-request.asl.json on the local system, one route a test, run side by
+ * side (each test has a partner and budget of its own). The approval link stops working 5 s before
+ * the workflow's own timeout (rounded down to a whole second): with 12 s a link is good for 6–7 s.
+ */
+const APPROVAL_TIMEOUT_SECONDS = 12;
+const CM = 'channel.manager@example.com';
+const GOLD_BUDGET = 5_000_000;
+
+describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => {
+  let system: LocalSystem;
+  let api: Client;
+  const transitions: Record<string, { transitions: number; states: string }> = {};
+
+  beforeAll(async () => {
+    system = await startTestSystem({ config: { approvalTimeoutSeconds: APPROVAL_TIMEOUT_SECONDS } });
+    api = client(system);
+  });
+  afterAll(async () => {
+    console.log(`mdf-fund-request state transitions per route:\n${table(transitions)}`);
+    await system?.stop();
+  });
+
+  /** An ACTIVE partner with this quarter's budget, provisioned through the same store code as an approved application. */
+  async function newPartner(tier: Tier = 'gold') {
+    const slug = `frq-${ulid().toLowerCase()}`;
+    const now = new Date().toISOString();
+    const website = `https://${slug}.example`;
+    const contactEmail = `owner@${slug}.example`;
+    const app: ApplicationRecord = {
+      applicationId: newId('application'),
+      company: { legalName: `Partner ${slug}`, website, country: 'US', taxId: slug },
+      contact: { name: 'Pat Partner', email: contactEmail },
+      partnerType: 'reseller',
+      businessPlan: { targetSegments: ['smb'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Webinars' },
+      status: 'SUBMITTED',
+      taxKey: taxKey('US', slug),
+      domain: normaliseDomain(website),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await createApplication(app);
+    await markAwaitingApproval(app, now);
+    const partnerId = newId('partner');
+    const outcome = await provisionPartner(
+      { ...app, status: 'AWAITING_APPROVAL' },
+      { partnerId, legalName: app.company.legalName, country: 'US', partnerType: 'reseller', tier, status: 'ACTIVE', contactEmail, contactName: 'Pat Partner', applicationId: app.applicationId, createdAt: now },
+      { period: quarterNow(), allocated: money(config().tierQuarterlyBudget[tier], 'USD') },
+      { by: 'test', at: now },
+    );
+    expect(outcome.ok).toBe(true);
+    return { partnerId, contactEmail, token: await tokenFor(system, ['partner'], contactEmail, partnerId) };
+  }
+
+  type Partner = Awaited<ReturnType<typeof newPartner>>;
+
+  async function request(p: Partner, amount: number): Promise<string> {
+    const res = await api.post(`/partners/${p.partnerId}/fund-requests`, fundRequestBody(amount), { token: p.token });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.status).toBe('SUBMITTED');
+    return res.body.fundRequestId as string;
+  }
+
+  const getFrq = async (p: Partner, id: string) => (await api.get(`/partners/${p.partnerId}/fund-requests/${id}`, p.token)).body;
+  const frqWithStatus = (p: Partner, id: string, status: string, timeoutMs = 15_000) =>
+    eventually(async () => {
+      const f = await getFrq(p, id);
+      return f.status === status ? f : undefined;
+    }, timeoutMs);
+  const budget = async (p: Partner) => (await getBudget(p.partnerId, quarterNow()))!;
+  const mailTo = (p: Partner, id: string) => system.outbox.all().filter((m) => m.to.includes(p.contactEmail) && (m.text.includes(id) || m.subject.includes(id)));
+
+  function expectLedger(b: Awaited<ReturnType<typeof budget>>, reserved: number) {
+    expect(b).toMatchObject({ allocated: GOLD_BUDGET, reserved, approved: 0, paid: 0, available: GOLD_BUDGET - reserved });
+    expect(b.available).toBe(b.allocated - b.reserved - b.approved);
+  }
+
+  async function finished(id: string, timeoutMs = 30_000): Promise<ExecutionRecord> {
+    const execution = await eventually(async () => system.engine.list().find((e) => e.name === id));
+    const done = await Promise.race([
+      system.engine.waitFor(execution.executionArn),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`execution ${id} still RUNNING after ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+    await eventually(async () => done.events.some((e) => e.type.startsWith('Execution') && e.type !== 'ExecutionStarted'));
+    return system.engine.describe(done.executionArn)!;
+  }
+
+  const statesEntered = (record: ExecutionRecord) => record.events.filter((e) => e.type === 'StateEntered').map((e) => e.state!.name);
+  function record(route: string, execution: ExecutionRecord, expectedStates: string[]) {
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(statesEntered(execution)).toEqual(expectedStates);
+    expect(execution.stateTransitions).toBe(expectedStates.length);
+    transitions[route] = { transitions: execution.stateTransitions, states: statesEntered(execution).join(' → ') };
+  }
+
+  it('approve: APPROVED for the amount asked, reserved in the budget, partner told', async () => {
+    const p = await newPartner();
+    const id = await request(p, 1_000_000);
+    await decide(system, api, CM, id, { decision: 'approve', comment: 'Go ahead' });
+    const frq = await frqWithStatus(p, id, 'APPROVED');
+    expect(frq).toMatchObject({ approvedAmount: { amount: 1_000_000, currency: 'USD' }, remaining: { amount: 1_000_000 }, claimed: { amount: 0 } });
+    expect(frq.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
+    expect(frq.history.at(-1)).toMatchObject({ actor: CM, comment: 'Go ahead' });
+    record('approve', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    expectLedger(await budget(p), 1_000_000);
+    expect(mailTo(p, id).some((m) => m.subject.includes('approved'))).toBe(true);
+  });
+
+  it('partial approve: APPROVED for less, only that is reserved', async () => {
+    const p = await newPartner();
+    const id = await request(p, 2_000_000);
+    await decide(system, api, CM, id, { decision: 'approve', approvedAmount: { amount: 1_250_000, currency: 'USD' } });
+    const frq = await frqWithStatus(p, id, 'APPROVED');
+    expect(frq).toMatchObject({ requested: { amount: 2_000_000 }, approvedAmount: { amount: 1_250_000 }, remaining: { amount: 1_250_000 } });
+    record('partial approve', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    expectLedger(await budget(p), 1_250_000);
+    const told = mailTo(p, id).find((m) => m.subject.includes('approved'));
+    expect(told?.text).toContain('you asked for');
+  });
+
+  it('reject: REJECTED with the comment, nothing reserved', async () => {
+    const p = await newPartner();
+    const id = await request(p, 1_000_000);
+    await decide(system, api, CM, id, { decision: 'reject', comment: 'Not in this quarter' });
+    const frq = await frqWithStatus(p, id, 'REJECTED');
+    expect(frq.approvedAmount).toBeUndefined();
+    expect(frq.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED', actor: CM, comment: 'Not in this quarter' });
+    record('reject', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    expectLedger(await budget(p), 0);
+    expect(mailTo(p, id).find((m) => m.subject.includes('rejected'))?.text).toContain('Not in this quarter');
+  });
+
+  it('request changes: CHANGES_REQUESTED, nothing reserved, partner told what to change', async () => {
+    const p = await newPartner();
+    const id = await request(p, 1_000_000);
+    await decide(system, api, CM, id, { decision: 'request_changes', comment: 'Split it into two events' });
+    const frq = await frqWithStatus(p, id, 'CHANGES_REQUESTED');
+    expect(frq.history.at(-1)).toMatchObject({ toStatus: 'CHANGES_REQUESTED', action: 'changes_requested', comment: 'Split it into two events' });
+    record('request changes', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    expectLedger(await budget(p), 0);
+    expect(mailTo(p, id).find((m) => m.subject.includes('needs changes'))?.text).toContain('Split it into two events');
+  });
+
+  it('no decision in time: REJECTED (timed out), the dead link changes nothing', async () => {
+    const p = await newPartner();
+    const id = await request(p, 1_000_000);
+    const link = await eventually(async () => approvalLinkFor(system, CM, id));
+    const execution = await finished(id, (APPROVAL_TIMEOUT_SECONDS + 15) * 1000);
+    record('timeout', execution, ['Screen', 'AskChannelManager', 'TimedOut']);
+    const frq = await frqWithStatus(p, id, 'REJECTED');
+    expect(frq.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED', action: 'timed_out' });
+    expect((await api.post(`/approvals/${link.approvalId}/decision`, { t: link.token, decision: 'approve' })).status).toBe(410);
+    expect((await getFrq(p, id)).status).toBe('REJECTED');
+    expectLedger(await budget(p), 0);
+    expect(mailTo(p, id).some((m) => m.subject.includes('not decided in time'))).toBe(true);
+  });
+
+  it('approved when the budget no longer has room: REJECTED with insufficient_budget, partner told', async () => {
+    const p = await newPartner();
+    // Each fits the 50,000.00 budget alone; together they do not.
+    const first = await request(p, 3_000_000);
+    const second = await request(p, 3_000_000);
+    await decide(system, api, CM, first, { decision: 'approve' });
+    await frqWithStatus(p, first, 'APPROVED');
+    await decide(system, api, CM, second, { decision: 'approve' });
+    const refused = await frqWithStatus(p, second, 'REJECTED');
+    expect(refused.approvedAmount).toBeUndefined();
+    expect(refused.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED' });
+    expect(refused.history.at(-1).comment).toContain('insufficient_budget');
+    record('approved, no room left', await finished(second), ['Screen', 'AskChannelManager', 'Decide']);
+    await finished(first);
+    expectLedger(await budget(p), 3_000_000);
+    const told = await eventually(async () => mailTo(p, second).find((m) => m.subject.includes('could not be funded')));
+    expect(told.text).toContain('insufficient_budget');
+    expect((await getFrq(p, first)).status).toBe('APPROVED');
+  });
+});
+
+function table(rows: Record<string, { transitions: number; states: string }>): string {
+  const width = Math.max(5, ...Object.keys(rows).map((k) => k.length));
+  return [`${'route'.padEnd(width)} | transitions | states`, `${'-'.repeat(width)}-|-------------|-------`]
+    .concat(Object.entries(rows).map(([route, r]) => `${route.padEnd(width)} | ${String(r.transitions).padStart(11)} | ${r.states}`))
+    .join('\n');
+}
