@@ -48,6 +48,21 @@ export const FUNCTIONS = {
     substitution: 'MdfTasksFunctionArn',
     grants: ['table', 'mail', 'bucket', 'events'],
   },
+  incentivesApi: {
+    entry: 'functions/incentives/api.ts',
+    grants: ['table', 'bucket'],
+    starts: ['payout-run'],
+    memoryMB: 1024,
+    timeoutSeconds: 29,
+  },
+  incentivesTasks: {
+    entry: 'functions/incentives/tasks.ts',
+    substitution: 'IncentivesTasksFunctionArn',
+    grants: ['table', 'mail', 'events'],
+    starts: ['payout-run'],
+    memoryMB: 1024,
+    timeoutSeconds: 300,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -78,6 +93,15 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/partners/{partnerId}/claims', fn: 'mdfApi', auth: 'jwt' },
   { method: 'GET', path: '/partners/{partnerId}/claims/{claimId}', fn: 'mdfApi', auth: 'jwt' },
   { method: 'PUT', path: '/partners/{partnerId}/claims/{claimId}', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'POST', path: '/programs', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'GET', path: '/programs', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'POST', path: '/partners/{partnerId}/sales', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'DELETE', path: '/partners/{partnerId}/sales/{dealId}', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'POST', path: '/payout-runs', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'GET', path: '/payout-runs/{runId}', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'GET', path: '/payout-runs/{runId}/export.csv', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'GET', path: '/payout-runs/{runId}/lines.csv', fn: 'incentivesApi', auth: 'jwt' },
+  { method: 'POST', path: '/payout-runs/{runId}/payments', fn: 'incentivesApi', auth: 'jwt' },
 ];
 
 export const routeKey = (r: Pick<RouteSpec, 'method' | 'path'>) => `${r.method} ${r.path}`;
@@ -86,6 +110,7 @@ export const STATE_MACHINES = {
   'partner-application': { file: 'workflows/partner-application.asl.json', arnEnv: 'PARTNER_APPLICATION_STATE_MACHINE_ARN' },
   'mdf-fund-request': { file: 'workflows/mdf-fund-request.asl.json', arnEnv: 'MDF_FUND_REQUEST_STATE_MACHINE_ARN' },
   'mdf-claim-review': { file: 'workflows/mdf-claim-review.asl.json', arnEnv: 'MDF_CLAIM_REVIEW_STATE_MACHINE_ARN' },
+  'payout-run': { file: 'workflows/payout-run.asl.json', arnEnv: 'PAYOUT_RUN_STATE_MACHINE_ARN' },
 } as const;
 
 export type StateMachineName = keyof typeof STATE_MACHINES;

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BlobStore } from '../functions/core/blobs.ts';
 
@@ -8,14 +10,26 @@ import type { BlobStore } from '../functions/core/blobs.ts';
  * (for PUT) content type and size, so a URL cannot be reused for another file or a bigger one.
  */
 export class LocalBlobStore implements BlobStore {
-  private readonly memory = new Map<string, { body: Buffer; contentType: string }>();
   private readonly secret = randomBytes(32);
 
+  private readonly dir: string;
+
+  /** Files live in `dir` (persisted) or in a temporary folder of their own. */
   constructor(
     private readonly baseUrl: () => string,
-    private readonly dir?: string,
+    dir?: string,
   ) {
-    if (dir) mkdirSync(dir, { recursive: true });
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'prm-blobs-'));
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  async putFile(key: string, path: string, _contentType: string) {
+    copyFileSync(path, this.file(key));
+  }
+
+  /** Path of a stored file, for streaming it out. */
+  pathOf(key: string): string | undefined {
+    return existsSync(this.file(key)) ? this.file(key) : undefined;
   }
 
   private sign(parts: string[]): string {
@@ -38,11 +52,11 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async exists(key: string) {
-    return this.memory.has(key) || (this.dir !== undefined && existsSync(this.file(key)));
+    return existsSync(this.file(key));
   }
 
   private file(key: string) {
-    return join(this.dir!, Buffer.from(key).toString('base64url'));
+    return join(this.dir, Buffer.from(key).toString('base64url'));
   }
 
   /** Checks a presigned request; returns an error message or undefined when it is valid. */
@@ -61,12 +75,7 @@ export class LocalBlobStore implements BlobStore {
     return undefined;
   }
 
-  put(key: string, body: Buffer, contentType: string) {
-    this.memory.set(key, { body, contentType });
-    if (this.dir) writeFileSync(this.file(key), body);
-  }
-
-  get(key: string): Buffer | undefined {
-    return this.memory.get(key)?.body ?? (this.dir && existsSync(this.file(key)) ? readFileSync(this.file(key)) : undefined);
+  put(key: string, body: Buffer) {
+    writeFileSync(this.file(key), body);
   }
 }

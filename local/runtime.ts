@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -91,12 +92,15 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
+/** Presigned uploads (S3's stand-in) take proof files up to 50 MiB; API requests are held to 256 KiB. */
+const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too_large';
+    if (size > limit) return 'too_large';
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -186,8 +190,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
     const handle = async (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', baseUrl);
       const method = (req.method ?? 'GET').toUpperCase();
-      const body = await readBody(req);
-      if (body === 'too_large') return sendJson(res, 413, errorJson('payload_too_large', `Request body is larger than ${MAX_BODY_BYTES} bytes`));
+      const limit = url.pathname.startsWith('/_local/blobs/') ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES;
+      const body = await readBody(req, limit);
+      if (body === 'too_large') return sendJson(res, 413, errorJson('payload_too_large', `Request body is larger than ${limit} bytes`));
 
       if (url.pathname === '/_local/token' && method === 'POST') {
         try {
@@ -215,14 +220,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         const problem = blobStore.verify(method, key, url.searchParams, req.headers['content-type'], body.length);
         if (problem) return sendJson(res, 403, errorJson('invalid_signature', `Presigned URL refused: ${problem}`));
         if (method === 'PUT') {
-          blobStore.put(key, body, String(req.headers['content-type']));
+          blobStore.put(key, body);
           res.writeHead(200);
           return res.end();
         }
-        const content = blobStore.get(key);
-        if (!content) return sendJson(res, 404, errorJson('not_found', 'No such file'));
-        res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        return res.end(content);
+        const path = blobStore.pathOf(key);
+        if (!path) return sendJson(res, 404, errorJson('not_found', 'No such file'));
+        res.writeHead(200, { 'content-type': key.endsWith('.csv') ? 'text/csv; charset=utf-8' : 'application/octet-stream' });
+        return pipeline(createReadStream(path), res);
       }
 
       const matched = matchers

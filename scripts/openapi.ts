@@ -8,6 +8,7 @@ import { ROUTES, routeKey } from '../functions/catalog.ts';
 import { ApplicationInputSchema, PayeeInputSchema } from '../functions/applications/schema.ts';
 import { DecisionSchema } from '../functions/approvals/schema.ts';
 import { BudgetInputSchema, ClaimInputSchema, ClaimResubmissionSchema, FundRequestInputSchema } from '../functions/mdf/schema.ts';
+import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema } from '../functions/incentives/schema.ts';
 
 const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /applications': ApplicationInputSchema,
@@ -17,6 +18,10 @@ const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /partners/{partnerId}/fund-requests': FundRequestInputSchema,
   'POST /partners/{partnerId}/claims': ClaimInputSchema,
   'PUT /partners/{partnerId}/claims/{claimId}': ClaimResubmissionSchema,
+  'POST /programs': ProgramInputSchema,
+  'POST /partners/{partnerId}/sales': SalesBatchSchema,
+  'POST /payout-runs': PayoutRunInputSchema,
+  'POST /payout-runs/{runId}/payments': PaymentsConfirmationSchema,
 };
 
 const ErrorSchema = z.object({

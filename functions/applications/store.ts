@@ -12,6 +12,7 @@ import type { ApplicationInput } from './schema.ts';
  * Access patterns
  * - application by id:        pk = APP#<id>, sk = META            (history: sk begins_with HIST#)
  * - partner by id:            pk = PTR#<id>, sk = META            (history: sk begins_with HIST#)
+ * - all partners, in pages:   gsi1pk = PARTNERS, gsi1sk = <partnerId>
  * - partner budget by period: pk = PTR#<id>, sk = BUDGET#<YYYY-Qn> (owned by the MDF context)
  * - uniqueness locks:         pk = LOCK#PARTNER#TAX#<country>#<taxId> | LOCK#PARTNER#DOMAIN#<domain>
  *                             pk = LOCK#OPENAPP#TAX#…  | LOCK#OPENAPP#DOMAIN#…, sk = LOCK, ownerId
@@ -220,7 +221,7 @@ export async function provisionPartner(
       },
     },
     ...openLockDeletes(app),
-    { Put: { TableName: tableName(), Item: { ...partnerKey(partner.partnerId), type: 'partner', ...partner }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    { Put: { TableName: tableName(), Item: { ...partnerKey(partner.partnerId), gsi1pk: 'PARTNERS', gsi1sk: partner.partnerId, type: 'partner', ...partner }, ConditionExpression: 'attribute_not_exists(pk)' } },
     {
       Put: {
         TableName: tableName(),

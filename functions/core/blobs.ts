@@ -1,3 +1,4 @@
+import { createReadStream, statSync } from 'node:fs';
 import { HeadObjectCommand, PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { port } from './port.ts';
@@ -7,6 +8,8 @@ export interface BlobStore {
   presignPut(key: string, contentType: string, sizeBytes: number, expiresInSeconds: number): Promise<string>;
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
   exists(key: string): Promise<boolean>;
+  /** Uploads a local file (streamed, never read whole into memory). */
+  putFile(key: string, path: string, contentType: string): Promise<void>;
 }
 
 function s3BlobStore(): BlobStore {
@@ -19,6 +22,9 @@ function s3BlobStore(): BlobStore {
         signableHeaders: new Set(['content-type', 'content-length']),
       }),
     presignGet: (key, expiresIn) => getSignedUrl(s3, new GetObjectCommand({ Bucket: Bucket(), Key: key }), { expiresIn }),
+    async putFile(key, path, contentType) {
+      await s3.send(new PutObjectCommand({ Bucket: Bucket(), Key: key, Body: createReadStream(path), ContentLength: statSync(path).size, ContentType: contentType }));
+    },
     async exists(key) {
       try {
         await s3.send(new HeadObjectCommand({ Bucket: Bucket(), Key: key }));

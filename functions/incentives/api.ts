@@ -1,0 +1,188 @@
+import { getPartner } from '../applications/store.ts';
+import { actorOf, requirePartnerAccess } from '../core/auth.ts';
+import { readHistory } from '../core/audit.ts';
+import { blobs } from '../core/blobs.ts';
+import { conflict, notFound, badRequest } from '../core/errors.ts';
+import { httpApi, json } from '../core/http.ts';
+import { newId } from '../core/ids.ts';
+import { add, negate, zero, type Money } from '../core/money.ts';
+import type { Tier } from '../core/config.ts';
+import { ensureExport } from './exports.ts';
+import { accrualLines, currencyMismatches, type Line, type Program } from './model.ts';
+import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema, type ProgramInput, type SaleInput } from './schema.ts';
+import {
+  confirmPayment,
+  createProgram,
+  getPayment,
+  getRun,
+  getRunForPeriod,
+  getSale,
+  listPrograms,
+  partnerPartition,
+  putSales,
+  reverseSale,
+  runKey,
+  runPayments,
+  strip,
+  transitionRun,
+  type SaleRecord,
+} from './store.ts';
+import { startRun } from './tasks.ts';
+
+const EXPORT_LINK_SECONDS = 300;
+const INCLUDED_RUN = new Set(['CALCULATING', 'AWAITING_APPROVAL', 'APPROVED', 'PAID']);
+
+/**
+ * The clawback for a reversed sale that a run already included: the negative of its rebate and
+ * SPIFF lines, and for volume tiers the difference the sale made to the period's accrual.
+ */
+async function clawbackLines(sale: SaleRecord, runCreatedAt: string, tier: Tier): Promise<Line[]> {
+  const programs = await listPrograms();
+  const period = sale.closedOn.slice(0, 7);
+  const periodSales = (await partnerPartition(sale.partnerId))
+    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn).startsWith(period) && String(i.createdAt) < runCreatedAt)
+    .map((i) => strip<SaleRecord>(i)!);
+  const before = accrualLines(programs, tier, sale.partnerId, period, periodSales);
+  const after = accrualLines(programs, tier, sale.partnerId, period, periodSales.filter((s) => s.dealId !== sale.dealId));
+  const total = (lines: Line[], sourceId: string) => lines.filter((l) => l.sourceId === sourceId).reduce<Money | undefined>((sum, l) => (sum ? add(sum, l.amount) : l.amount), undefined);
+  const out: Line[] = [];
+  for (const sourceId of new Set(before.map((l) => l.sourceId))) {
+    const was = total(before, sourceId)!;
+    const now = total(after, sourceId) ?? zero(was.currency);
+    const diff = add(negate(was), now);
+    const template = before.find((l) => l.sourceId === sourceId)!;
+    if (diff.amount !== 0) out.push({ sourceType: 'clawback', sourceId, description: `Reversal of deal ${sale.dealId}: ${template.description}`, amount: diff });
+  }
+  return out;
+}
+
+export const handler = httpApi({
+  'POST /programs': {
+    auth: ['admin'],
+    body: ProgramInputSchema,
+    idempotent: true,
+    handle: async (req) => {
+      const input = req.body as ProgramInput;
+      const program: Program = { programId: newId('program'), ...(input as Omit<Program, 'programId'>) };
+      await createProgram(program, actorOf(req.caller));
+      return json(201, { programId: program.programId });
+    },
+  },
+  'GET /programs': {
+    auth: ['partner', 'channel_manager', 'marketing_director', 'finance', 'admin'],
+    handle: async () => json(200, { programs: await listPrograms() }),
+  },
+  'POST /partners/{partnerId}/sales': {
+    auth: ['partner', 'admin'],
+    body: SalesBatchSchema,
+    idempotent: true,
+    handle: async (req) => {
+      const partnerId = req.params.partnerId!;
+      requirePartnerAccess(req.caller, partnerId, ['admin']);
+      const partner = await getPartner(partnerId);
+      if (!partner) throw notFound('Partner');
+      const { sales } = req.body as { sales: SaleInput[] };
+      const result = await putSales(partnerId, sales, new Date().toISOString());
+      const programs = await listPrograms();
+      const accepted = new Set(result.accepted);
+      const notAccrued = sales
+        .filter((s) => accepted.has(s.dealId))
+        .flatMap((s) => currencyMismatches(programs, partner.tier, s).map((m) => ({ dealId: s.dealId, ...m, reason: `sale in ${s.revenue.currency}, program in ${m.programCurrency}: not accrued` })));
+      return json(202, { accepted: result.accepted.length, duplicates: result.duplicates.length, duplicateDealIds: result.duplicates, notAccrued });
+    },
+  },
+  'DELETE /partners/{partnerId}/sales/{dealId}': {
+    auth: ['partner', 'admin'],
+    handle: async (req) => {
+      const partnerId = req.params.partnerId!;
+      const caller = requirePartnerAccess(req.caller, partnerId, ['admin'], { what: 'Sale' });
+      const sale = await getSale(partnerId, req.params.dealId!);
+      if (!sale) throw notFound('Sale');
+      if (sale.status === 'REVERSED') throw conflict('sale_already_reversed', `Deal ${sale.dealId} was already reversed`);
+      const run = await getRunForPeriod(sale.closedOn.slice(0, 7));
+      const included = run && INCLUDED_RUN.has(run.status) && sale.createdAt < run.createdAt;
+      const partner = await getPartner(partnerId);
+      const lines = included && partner ? await clawbackLines(sale, run.createdAt, partner.tier) : [];
+      const ok = await reverseSale(sale, actorOf(caller), lines.length ? { compensatesRunId: run!.runId, lines } : undefined);
+      if (!ok) throw conflict('sale_already_reversed', `Deal ${sale.dealId} was already reversed`);
+      return json(200, { dealId: sale.dealId, status: 'REVERSED', clawback: lines.map((l) => ({ sourceId: l.sourceId, amount: l.amount })) });
+    },
+  },
+  'POST /payout-runs': {
+    auth: ['finance', 'admin'],
+    body: PayoutRunInputSchema,
+    idempotent: true,
+    handle: async (req) => {
+      const { period } = req.body as { period: string };
+      if (period > new Date().toISOString().slice(0, 7)) throw badRequest('future_period', 'A payout run can only cover the current or a past month');
+      const started = await startRun(period, actorOf(req.caller));
+      if (!started.ok) throw conflict('payout_run_exists', `A payout run for ${period} already exists`);
+      return json(202, { runId: started.runId, status: 'CALCULATING' });
+    },
+  },
+  'GET /payout-runs/{runId}': {
+    auth: ['finance', 'admin'],
+    handle: async (req) => {
+      const run = await getRun(req.params.runId!);
+      if (!run) throw notFound('Payout run');
+      const held = [];
+      for await (const p of runPayments(run.runId)) {
+        if (p.status === 'HELD') held.push({ partnerId: p.partnerId, currency: p.currency, amount: p.amount, reason: 'no payee reference' });
+      }
+      return json(200, {
+        runId: run.runId,
+        period: run.period,
+        status: run.status,
+        totals: run.totals ?? [],
+        held,
+        createdAt: run.createdAt,
+        history: await readHistory(runKey(run.runId).pk),
+      });
+    },
+  },
+  'GET /payout-runs/{runId}/export.csv': { auth: ['finance', 'admin'], handle: (req) => exportReply(req.params.runId!, 'export') },
+  'GET /payout-runs/{runId}/lines.csv': { auth: ['finance', 'admin'], handle: (req) => exportReply(req.params.runId!, 'lines') },
+  'POST /payout-runs/{runId}/payments': {
+    auth: ['finance'],
+    body: PaymentsConfirmationSchema,
+    handle: async (req) => {
+      const run = await getRun(req.params.runId!);
+      if (!run) throw notFound('Payout run');
+      if (run.status !== 'APPROVED' && run.status !== 'PAID') throw conflict('run_not_approved', `Run ${run.runId} is ${run.status}; only an approved run's payments can be confirmed`);
+      const { payments } = req.body as { payments: { paymentId: string; paidOn: string; bankReference: string }[] };
+      const confirmed: string[] = [];
+      const alreadyPaid: string[] = [];
+      const unknown: string[] = [];
+      const notPayable: { paymentId: string; status: string }[] = [];
+      const seen = new Set<string>();
+      for (const item of payments) {
+        if (seen.has(item.paymentId)) {
+          alreadyPaid.push(item.paymentId);
+          continue;
+        }
+        seen.add(item.paymentId);
+        const payment = await getPayment(run.runId, item.paymentId);
+        if (!payment) unknown.push(item.paymentId);
+        else if (payment.status === 'PAID') alreadyPaid.push(item.paymentId);
+        else if (payment.status !== 'PENDING') notPayable.push({ paymentId: item.paymentId, status: payment.status });
+        else if (await confirmPayment(payment, item.paidOn, item.bankReference, actorOf(req.caller))) confirmed.push(item.paymentId);
+        else alreadyPaid.push(item.paymentId);
+      }
+      const latest = await getRun(run.runId);
+      if (latest?.status === 'APPROVED' && latest.pendingPayments === 0) {
+        await transitionRun(run.runId, ['APPROVED'], 'PAID', actorOf(req.caller), {}, 'Every payment confirmed');
+      }
+      return json(200, { runId: run.runId, confirmed, alreadyPaid, unknown, notPayable, status: (await getRun(run.runId))?.status });
+    },
+  },
+});
+
+async function exportReply(runId: string, kind: 'export' | 'lines') {
+  const run = await getRun(runId);
+  if (!run) throw notFound('Payout run');
+  if (run.status !== 'APPROVED' && run.status !== 'PAID') throw conflict('run_not_approved', `Run ${run.runId} is ${run.status}; exports open once it is APPROVED`);
+  const key = await ensureExport(run, kind);
+  const url = await blobs.get().presignGet(key, EXPORT_LINK_SECONDS);
+  return { status: 302, headers: { location: url } };
+}
+

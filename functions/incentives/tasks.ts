@@ -1,0 +1,207 @@
+import type { ApprovalSummary } from '../approvals/model.ts';
+import { config } from '../core/config.ts';
+import { publishEvent } from '../core/events.ts';
+import { newId } from '../core/ids.ts';
+import { formatDisplay, money, type Money } from '../core/money.ts';
+import { taskHandler } from '../core/tasks.ts';
+import { workflows } from '../core/workflow-client.ts';
+import type { Tier } from '../core/config.ts';
+import { sendEmail } from '../notifications/email.ts';
+import { accrualLines, derivedId, netByCurrency, paymentStatusFor, periodBounds, previousMonth, type Line, type Program } from './model.ts';
+import {
+  createRun,
+  getRun,
+  joinRun,
+  leaveRun,
+  listPrograms,
+  partnerIdsPage,
+  partnerPartition,
+  putPayment,
+  runPayments,
+  strip,
+  transitionRun,
+  type RunRecord,
+  type SaleRecord,
+  type StoredLine,
+} from './store.ts';
+
+export const PAGE_SIZE = 100;
+const PARTNER_CONCURRENCY = 8;
+
+/** Starts a payout run (used by POST /payout-runs and by the monthly schedule). */
+export async function startRun(period: string, actor: string): Promise<{ ok: true; runId: string } | { ok: false }> {
+  const runId = newId('payoutRun');
+  const created = await createRun({ runId, period, status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: actor });
+  if (created === 'exists') return { ok: false };
+  await workflows.get().start('payout-run', { runId, period, timeouts: { approvalSeconds: config().approvalTimeoutSeconds } }, runId);
+  return { ok: true, runId };
+}
+
+/** Page boundaries only (a partner id per page), so the Map's input stays a few KB at 10,000 partners. */
+async function prepareRun(input: { runId: string }) {
+  const pages: { index: number; after: string | null }[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = await partnerIdsPage(after, PAGE_SIZE);
+    if (!page.partnerIds.length) break;
+    pages.push({ index: pages.length, after });
+    if (!page.last) break;
+    after = page.last;
+  }
+  return { runId: input.runId, pages };
+}
+
+async function runStatusCache() {
+  const cache = new Map<string, string | undefined>();
+  return async (runId: string) => {
+    if (!cache.has(runId)) cache.set(runId, (await getRun(runId))?.status);
+    return cache.get(runId);
+  };
+}
+
+const SETTLED_RUN = new Set(['APPROVED', 'PAID']);
+
+/** One partner's share of a run: gather, take the sources for this run, net per currency, write payments. */
+async function processPartner(run: RunRecord, partnerId: string, programs: Program[], runStatus: (id: string) => Promise<string | undefined>) {
+  const items = await partnerPartition(partnerId);
+  const profile = items.find((i) => i.sk === 'META');
+  if (!profile) return;
+  const tier = profile.tier as Tier;
+  const { start, end } = periodBounds(run.period);
+  const mine = (i: Record<string, unknown>) => i.payoutRunId === undefined || i.payoutRunId === run.runId;
+  const lines: StoredLine[] = [];
+  const line = (l: Line, extra: Partial<StoredLine> = {}): StoredLine => ({ lineId: derivedId('lin', run.runId, l.sourceType, l.sourceId), ...l, ...extra });
+
+  for (const claim of items.filter((i) => String(i.sk).startsWith('CLM#') && i.status === 'APPROVED' && mine(i) && String(i.approvedAt) <= `${end}T23:59:59.999Z`)) {
+    if (!(await joinRun({ pk: claim.pk as string, sk: claim.sk as string }, run.runId))) continue;
+    lines.push(line({ sourceType: 'mdf_claim', sourceId: claim.claimId as string, description: `MDF claim, invoice ${String(claim.invoiceNumber)}`, amount: claim.approvedAmount as Money }, { budgetPeriod: claim.period as string }));
+  }
+  const sales = items
+    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn) >= start && String(i.closedOn) <= end && String(i.createdAt) < run.createdAt)
+    .map((i) => strip<SaleRecord>(i)!);
+  lines.push(...accrualLines(programs, tier, partnerId, run.period, sales).map((l) => line(l)));
+  for (const clawback of items.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i))) {
+    if (!SETTLED_RUN.has((await runStatus(clawback.compensatesRunId as string)) ?? '')) continue;
+    if (!(await joinRun({ pk: clawback.pk as string, sk: clawback.sk as string }, run.runId))) continue;
+    for (const l of clawback.lines as Line[]) lines.push(line({ ...l, sourceType: 'clawback', sourceId: `${l.sourceId}:${String(clawback.dealId)}` }));
+  }
+  for (const carry of items.filter((i) => String(i.sk).startsWith('CARRY#') && i.fromRunId !== run.runId && mine(i))) {
+    if (!SETTLED_RUN.has((await runStatus(carry.fromRunId as string)) ?? '')) continue;
+    if (!(await joinRun({ pk: carry.pk as string, sk: carry.sk as string }, run.runId))) continue;
+    lines.push(line({ sourceType: 'carry_forward', sourceId: `${String(carry.fromRunId)}:${(carry.amount as Money).currency}`, description: `Balance carried from run ${String(carry.fromRunId)}`, amount: carry.amount as Money }));
+  }
+  for (const [currency, { net, lines: currencyLines }] of netByCurrency(lines)) {
+    const payeeReference = profile.payeeReference as string | undefined;
+    const status = paymentStatusFor(net, Boolean(payeeReference));
+    await putPayment(
+      {
+        paymentId: derivedId('pay', run.runId, partnerId, currency),
+        runId: run.runId,
+        period: run.period,
+        partnerId,
+        partnerLegalName: profile.legalName as string,
+        ...(payeeReference ? { payeeReference } : {}),
+        currency,
+        amount: net.amount,
+        status,
+        lines: currencyLines as StoredLine[],
+      },
+      status === 'CARRIED_FORWARD' ? net : undefined,
+    );
+  }
+}
+
+/** A Map iteration: one page of partners. Safe to run twice: ids are derived and writes conditional. */
+async function processPage(input: { runId: string; page: { index: number; after: string | null } }) {
+  const run = await getRun(input.runId);
+  if (!run || run.status !== 'CALCULATING') return { skipped: true };
+  const [{ partnerIds }, programs, runStatus] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms(), runStatusCache()]);
+  for (let i = 0; i < partnerIds.length; i += PARTNER_CONCURRENCY) {
+    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runStatus)));
+  }
+  return { partners: partnerIds.length };
+}
+
+/** Totals per currency of what is to be paid; held and carried amounts are counted apart. */
+async function finalizeRun(input: { runId: string }) {
+  const run = await getRun(input.runId);
+  if (!run) throw Object.assign(new Error(`Run ${input.runId} not found`), { name: 'NotFound' });
+  const totals = new Map<string, { currency: string; amount: number; payments: number }>();
+  let heldCount = 0;
+  let pendingPayments = 0;
+  for await (const p of runPayments(run.runId)) {
+    if (p.status === 'HELD') heldCount++;
+    if (p.status !== 'PENDING') continue;
+    pendingPayments++;
+    const t = totals.get(p.currency) ?? { currency: p.currency, amount: 0, payments: 0 };
+    t.amount += p.amount;
+    t.payments++;
+    totals.set(p.currency, t);
+  }
+  const totalList = [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+  if (run.status === 'CALCULATING') {
+    await transitionRun(run.runId, ['CALCULATING'], 'AWAITING_APPROVAL', 'workflow', { totals: totalList, heldCount, pendingPayments });
+  }
+  const summary: ApprovalSummary = {
+    title: `Payout run ${run.runId} for ${run.period}`,
+    lines: [
+      { label: 'Run', value: run.runId },
+      { label: 'Period', value: run.period },
+      ...totalList.map((t) => ({ label: `To pay in ${t.currency}`, value: `${formatDisplay(money(t.amount, t.currency))} in ${t.payments} payment(s)` })),
+      { label: 'Held (no payee reference)', value: String(heldCount) },
+    ],
+  };
+  return { summary };
+}
+
+async function releaseSources(runId: string) {
+  for await (const payment of runPayments(runId)) {
+    for (const l of payment.lines) {
+      if (l.sourceType === 'mdf_claim') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLM#${l.sourceId}` }, runId);
+      if (l.sourceType === 'clawback') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLAWBACK#${l.sourceId.split(':').pop()}` }, runId);
+      if (l.sourceType === 'carry_forward') {
+        const [fromRunId, currency] = l.sourceId.split(':');
+        await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CARRY#${fromRunId}#${currency}` }, runId);
+      }
+    }
+  }
+}
+
+async function decideRun(input: { runId: string; decision: { decision: string; decidedBy: string; comment: string | null } }) {
+  const run = await getRun(input.runId);
+  if (!run || run.status !== 'AWAITING_APPROVAL') return { status: run?.status ?? 'UNKNOWN' };
+  const cfg = config();
+  if (input.decision.decision === 'approve') {
+    await transitionRun(run.runId, ['AWAITING_APPROVAL'], 'APPROVED', input.decision.decidedBy, {}, input.decision.comment ?? undefined);
+    await publishEvent('PayoutRunApproved', run.runId, 'APPROVED');
+    await sendEmail({ to: [cfg.approvers.finance], subject: `Payout run ${run.runId} approved`, paragraphs: [`Payout run ${run.runId} for ${run.period} was approved. The exports are open: ${cfg.baseUrl}/payout-runs/${run.runId}/export.csv`] });
+    return { status: 'APPROVED' };
+  }
+  await rejectRun(run.runId, input.decision.decidedBy, input.decision.comment ?? 'Rejected');
+  return { status: 'REJECTED' };
+}
+
+async function rejectRun(runId: string, actor: string, comment: string) {
+  if (await transitionRun(runId, ['AWAITING_APPROVAL', 'CALCULATING'], 'REJECTED', actor, {}, comment)) await releaseSources(runId);
+}
+
+async function runTimedOut(input: { runId: string }) {
+  await rejectRun(input.runId, 'workflow', 'No decision before the deadline');
+  return { status: 'REJECTED' };
+}
+
+async function failRun(input: { runId: string; error?: { Error?: string; Cause?: string } }) {
+  const reason = `${input.error?.Error ?? 'Error'}: ${String(input.error?.Cause ?? '').slice(0, 500)}`;
+  if (await transitionRun(input.runId, ['CALCULATING', 'AWAITING_APPROVAL'], 'FAILED', 'workflow', {}, reason)) await releaseSources(input.runId);
+  await sendEmail({ to: [config().approvers.escalation], subject: `Payout run ${input.runId} failed`, paragraphs: [`The payout run ${input.runId} stopped on an error and was marked FAILED; its claims are free for a new run.`, reason] });
+  return { status: 'FAILED' };
+}
+
+/** The monthly EventBridge Scheduler target: a run for the previous month, unless one exists. */
+async function scheduledRun() {
+  const period = previousMonth();
+  const started = await startRun(period, 'schedule');
+  return started.ok ? { runId: started.runId, period } : { skipped: `a run for ${period} exists` };
+}
+
+export const handler = taskHandler({ prepareRun, processPage, finalizeRun, decideRun, runTimedOut, failRun, scheduledRun });
