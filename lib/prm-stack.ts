@@ -1,6 +1,9 @@
-import { CfnOutput, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Tags, TimeZone, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName, type FunctionSpec, type Grant } from '../functions/catalog.ts';
@@ -68,6 +71,19 @@ export class PrmStack extends Stack {
     }
 
     const workflows = new Workflows(this, 'Workflows', { taskFunctions });
+
+    // Finance's monthly payout run for the previous month (skipped when one already exists).
+    const payoutTasks = this.functions.get('incentivesTasks')!;
+    const scheduleRole = new Role(this, 'PayoutScheduleRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com') });
+    new Schedule(this, 'MonthlyPayoutRun', {
+      description: 'Starts the payout run for the previous month',
+      schedule: ScheduleExpression.cron({ day: '1', hour: '6', minute: '0', timeZone: TimeZone.ETC_UTC }),
+      target: new LambdaInvoke(payoutTasks, { role: scheduleRole, input: ScheduleTargetInput.fromObject({ task: 'scheduledRun' }), retryAttempts: 3 }),
+    });
+    Validations.of(scheduleRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(payoutTasks.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'The Scheduler Lambda target grants invoke on the function and its versions (ARN:*); it is the one payout task function.',
+    });
     api.addRoutes(ROUTES, (route) => this.functions.get(route.fn)!);
 
     Validations.of(this).acknowledge({

@@ -259,3 +259,14 @@ describe('cdk-nag', () => {
     for (const [id, reason] of acks) expect(reason.length, id).toBeGreaterThan(60);
   });
 });
+
+describe('monthly payout schedule', () => {
+  it('runs on the 1st of each month and invokes the incentives task function with scheduledRun', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const template = Template.fromStack(new PrmStack(app, 'ScheduleTest'));
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 6 1 * ? *)',
+      Target: Match.objectLike({ Input: JSON.stringify({ task: 'scheduledRun' }) }),
+    });
+  });
+});
