@@ -110,10 +110,19 @@ export function toResult(reply: Reply, requestId: string): APIGatewayProxyStruct
   return { statusCode: reply.status, headers, ...(body !== undefined ? { body } : {}) };
 }
 
+/** DynamoDB cancelled a transaction because another one touched the same item: nothing was written. */
+function isTransactionConflict(error: unknown): boolean {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  return e?.name === 'TransactionConflictException' || (e?.name === 'TransactionCanceledException' && (e.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'));
+}
+
 export function errorReply(error: unknown): Reply {
   if (error instanceof AppError) return json(error.status, errorBody(error));
   if (error instanceof z.ZodError) return json(400, errorBody(badRequest('validation_failed', 'Request is invalid', zodDetails(error))));
   if (error instanceof MoneyError) return json(400, errorBody(badRequest(error.code, error.message)));
+  if (isTransactionConflict(error)) {
+    return json(409, { error: { code: 'concurrent_update', message: 'Another request changed the same records at the same moment; nothing was written, retry' } });
+  }
   logger.error('unhandled error', { error: error as Error });
   return json(500, { error: { code: 'internal_error', message: 'Something went wrong on our side; it has been logged' } });
 }

@@ -22,6 +22,7 @@ import {
 } from './schema.ts';
 import {
   allocateBudget,
+  closeFundRequest,
   budgetHistoryPk,
   createClaim,
   createFundRequest,
@@ -59,7 +60,7 @@ async function fundRequestView(f: FundRequestRecord) {
     status: f.status,
     activity: f.activity,
     requested: f.requested,
-    ...(f.approvedAmount !== undefined && f.status === 'APPROVED' ? { approvedAmount: money(f.approvedAmount, c) } : {}),
+    ...(f.approvedAmount !== undefined && (f.status === 'APPROVED' || f.status === 'CLOSED') ? { approvedAmount: money(f.approvedAmount, c) } : {}),
     claimed: money(f.claimed, c),
     inClaim: money(f.inClaim, c),
     remaining: money(f.status === 'APPROVED' ? f.remaining : 0, c),
@@ -108,7 +109,7 @@ const timeouts = () => ({
 });
 
 const CLAIM_STATUSES = ['SUBMITTED', 'IN_REVIEW', 'CHANGES_REQUESTED', 'APPROVED', 'REJECTED', 'PAID'] as const;
-const FRQ_STATUSES = ['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED'] as const;
+const FRQ_STATUSES = ['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED', 'CLOSED'] as const;
 
 async function ownClaim(partnerId: string, claimId: string): Promise<ClaimRecord> {
   const claim = await getClaim(partnerId, claimId);
@@ -178,6 +179,18 @@ export const handler = httpApi({
       const frq = await getFundRequest(req.params.partnerId!, req.params.fundRequestId!);
       if (!frq) throw notFound('Fund request');
       return json(200, await fundRequestView(frq));
+    },
+  },
+  'POST /partners/{partnerId}/fund-requests/{fundRequestId}/close': {
+    auth: ['partner', 'channel_manager', 'admin'],
+    handle: async (req) => {
+      const caller = requirePartnerAccess(req.caller, req.params.partnerId!, ['channel_manager', 'admin'], { what: 'Fund request' });
+      const frq = await getFundRequest(req.params.partnerId!, req.params.fundRequestId!);
+      if (!frq) throw notFound('Fund request');
+      if (frq.status !== 'APPROVED') throw conflict('fund_request_not_approved', `Fund request ${frq.fundRequestId} is ${frq.status}; only an approved one can be closed`);
+      if (frq.inClaim > 0) throw conflict('claims_in_review', 'Claims against this fund request are still under review');
+      if (!(await closeFundRequest(frq, actorOf(caller)))) throw conflict('concurrent_update', 'The fund request changed meanwhile; retry');
+      return json(200, await fundRequestView((await getFundRequest(frq.partnerId, frq.fundRequestId))!));
     },
   },
   'POST /partners/{partnerId}/claims': {

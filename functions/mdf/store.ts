@@ -16,7 +16,7 @@ import type { FundRequestInput } from './schema.ts';
  * - approved claims by month (payout runs): gsi1pk = CLAIMS#APPROVED#<YYYY-MM>, gsi1sk = <partnerId>#<claimId>
  * Money moves only in TransactWriteItems whose conditions guard `available`, `remaining`, `unpaid`.
  */
-export type FundRequestStatus = 'SUBMITTED' | 'AWAITING_APPROVAL' | 'APPROVED' | 'REJECTED' | 'CHANGES_REQUESTED';
+export type FundRequestStatus = 'SUBMITTED' | 'AWAITING_APPROVAL' | 'APPROVED' | 'REJECTED' | 'CHANGES_REQUESTED' | 'CLOSED';
 export type ClaimStatus = 'SUBMITTED' | 'IN_REVIEW' | 'CHANGES_REQUESTED' | 'APPROVED' | 'REJECTED' | 'PAID';
 
 export interface BudgetRecord extends Ledger {
@@ -249,6 +249,37 @@ export async function approveFundRequest(
     if (!isConditionFailure(error)) throw error;
     return failedConditionIndexes(error).includes(1) && !failedConditionIndexes(error).includes(0) ? 'insufficient_budget' : 'not_awaiting';
   }
+}
+
+/**
+ * Closes an approved fund request: what is neither claimed nor in a claim under review goes back
+ * from the budget's `reserved` to `available`, in one transaction, and no further claim is taken.
+ */
+export async function closeFundRequest(frq: FundRequestRecord, actor: string, comment?: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :closed, remaining = :zero, releasedAmount = :r, updatedAt = :now',
+        ConditionExpression: '#s = :approved AND remaining = :r AND inClaim = :zero',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':closed': 'CLOSED', ':approved': 'APPROVED', ':zero': 0, ':r': frq.remaining, ':now': now },
+      },
+    },
+    {
+      Update: {
+        TableName: T(),
+        Key: budgetKey(frq.partnerId, frq.period),
+        UpdateExpression: 'SET reserved = reserved - :r, available = available + :r, version = version + :one',
+        ConditionExpression: 'reserved >= :r',
+        ExpressionAttributeValues: { ':r': frq.remaining, ':one': 1 },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor, action: 'closed', fromStatus: 'APPROVED', toStatus: 'CLOSED', comment: comment ?? `Released ${frq.remaining} back to the budget` }),
+    auditPut(budgetHistoryPk(frq.partnerId, frq.period), { at: now, actor, action: 'released', fromStatus: null, toStatus: null, comment: `${frq.remaining} released from ${frq.fundRequestId}` }),
+  ]);
 }
 
 // ---------- claims ----------

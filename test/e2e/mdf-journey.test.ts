@@ -83,6 +83,14 @@ describe("a partner's MDF journey over HTTP", () => {
     expect(below.status).toBe(409);
     expect(below.body.error.code).toBe('budget_below_committed');
 
+    // Closing the fund request gives its unclaimed 1,000,000 back to the budget; no claim is taken after.
+    const closed = await api.post(`/partners/${partnerId}/fund-requests/${fundRequestId}/close`, {}, { token: partner });
+    expect(closed.body).toMatchObject({ status: 'CLOSED', remaining: { amount: 0 }, claimed: { amount: 1_500_000 } });
+    expect(await budget()).toMatchObject({ reserved: { amount: 0 }, approved: { amount: 1_500_000 }, available: { amount: 3_500_000 } });
+    const late = await api.post(`/partners/${partnerId}/claims`, claimBody(fundRequestId, 1_000, 'INV-LATE'), { token: partner });
+    expect(late.body.error.code).toBe('fund_request_not_approved');
+    expect((await api.post(`/partners/${partnerId}/fund-requests/${fundRequestId}/close`, {}, { token: partner })).status).toBe(409);
+
     const emails = system.outbox.all().filter((m) => m.to.includes('dana@demo-reseller.example'));
     expect(emails.some((m) => m.subject.includes(claimId) && m.subject.includes('approved'))).toBe(true);
   });
