@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MoneySchema } from '../core/money.ts';
 
 export const PARTNER_TYPES = ['reseller', 'distributor', 'var', 'msp', 'referral'] as const;

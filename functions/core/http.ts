@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { callerFromEvent, requireRole, type Caller, type Role } from './auth.ts';
 import { AppError, badRequest, errorBody, notFound } from './errors.ts';
 import { fingerprint, once } from './idempotency.ts';

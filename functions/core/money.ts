@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Money is always an integer count of the currency's minor unit. Never a float. */
 export interface Money {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TIERS } from '../core/config.ts';
 import { CurrencySchema, MoneySchema } from '../core/money.ts';
 
