@@ -8,7 +8,7 @@ import { newId } from '../core/ids.ts';
 import { add, negate, zero, type Money } from '../core/money.ts';
 import type { Tier } from '../core/config.ts';
 import { ensureExport } from './exports.ts';
-import { accrualLines, currencyMismatches, type Line, type Program } from './model.ts';
+import { accrualLines, currencyMismatches, derivedId, type Line, type Program } from './model.ts';
 import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema, type ProgramInput, type SaleInput } from './schema.ts';
 import {
   confirmPayment,
@@ -56,6 +56,12 @@ async function clawbackLines(sale: SaleRecord, runCreatedAt: string, tier: Tier)
   return out;
 }
 
+/** While a run calculates, a sale was included only if its partner's page already wrote a payment with it. */
+async function pageDone(runId: string, sale: SaleRecord): Promise<boolean> {
+  const payment = await getPayment(runId, derivedId('pay', runId, sale.partnerId, sale.revenue.currency));
+  return Boolean(payment?.lines.some((l) => l.sourceId.endsWith(`:${sale.dealId}`) || l.sourceType === 'volume_tier'));
+}
+
 export const handler = httpApi({
   'POST /programs': {
     auth: ['admin'],
@@ -100,7 +106,7 @@ export const handler = httpApi({
       if (!sale) throw notFound('Sale');
       if (sale.status === 'REVERSED') throw conflict('sale_already_reversed', `Deal ${sale.dealId} was already reversed`);
       const run = await getRunForPeriod(sale.closedOn.slice(0, 7));
-      const included = run && INCLUDED_RUN.has(run.status) && sale.createdAt < run.createdAt;
+      const included = run && INCLUDED_RUN.has(run.status) && sale.createdAt < run.createdAt && (run.status !== 'CALCULATING' || (await pageDone(run.runId, sale)));
       const partner = await getPartner(partnerId);
       const lines = included && partner ? await clawbackLines(sale, run.createdAt, partner.tier) : [];
       const ok = await reverseSale(sale, actorOf(caller), lines.length ? { compensatesRunId: run!.runId, lines } : undefined);

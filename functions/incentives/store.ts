@@ -258,16 +258,16 @@ export async function leaveRun(key: { pk: string; sk: string }, runId: string): 
   }
 }
 
-/** Writes a payment (and, for a negative net, the balance carried to the next run) at most once. */
+/** Writes a payment (and, for a negative net or a held payment, the balance carried to the next run) at most once. */
 export async function putPayment(payment: PaymentRecord, carried?: Money): Promise<void> {
   const items = [
     { Put: { TableName: tableName(), Item: { ...paymentKey(payment.runId, payment.paymentId), type: 'payment', ...payment }, ConditionExpression: 'attribute_not_exists(pk)' } },
-    ...(carried && carried.amount < 0
+    ...(carried && carried.amount !== 0
       ? [
           {
             Put: {
               TableName: tableName(),
-              Item: { pk: `PTR#${payment.partnerId}`, sk: `CARRY#${payment.runId}#${carried.currency}`, type: 'carry', fromRunId: payment.runId, partnerId: payment.partnerId, amount: carried },
+              Item: { pk: `PTR#${payment.partnerId}`, sk: `CARRY#${payment.runId}#${carried.currency}`, type: 'carry', fromRunId: payment.runId, partnerId: payment.partnerId, amount: carried, createdAt: new Date().toISOString() },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
@@ -334,18 +334,25 @@ export function confirmPayment(payment: PaymentRecord, paidOn: string, bankRefer
           ExpressionAttributeValues: { ':paid': 'PAID', ':approved': 'APPROVED', ':pay': payment.paymentId, ':run': payment.runId, ':now': now },
         },
       },
-      {
-        Update: {
-          TableName: tableName(),
-          Key: budgetKey(payment.partnerId, line.budgetPeriod!),
-          UpdateExpression: 'SET paid = paid + :a, unpaid = unpaid - :a',
-          ConditionExpression: 'unpaid >= :a',
-          ExpressionAttributeValues: { ':a': line.amount.amount },
-        },
-      },
       auditPut(`CLM#${line.sourceId}`, { at: now, actor, action: 'paid', fromStatus: 'APPROVED', toStatus: 'PAID', comment: `Payment ${payment.paymentId}, ${bankReference}` }),
     ]),
+    // One update per budget (a transaction may touch an item once), with the claims' sum.
+    ...[...sumByBudget(claimLines)].map(([period, amount]) => ({
+      Update: {
+        TableName: tableName(),
+        Key: budgetKey(payment.partnerId, period),
+        UpdateExpression: 'SET paid = paid + :a, unpaid = unpaid - :a',
+        ConditionExpression: 'unpaid >= :a',
+        ExpressionAttributeValues: { ':a': amount },
+      },
+    })),
   ]);
+}
+
+function sumByBudget(lines: StoredLine[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const l of lines) sums.set(l.budgetPeriod!, (sums.get(l.budgetPeriod!) ?? 0) + l.amount.amount);
+  return sums;
 }
 
 export { strip };

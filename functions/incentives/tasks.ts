@@ -70,9 +70,11 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
   const { start, end } = periodBounds(run.period);
   const mine = (i: Record<string, unknown>) => i.payoutRunId === undefined || i.payoutRunId === run.runId;
   const lines: StoredLine[] = [];
-  const line = (l: Line, extra: Partial<StoredLine> = {}): StoredLine => ({ lineId: derivedId('lin', run.runId, l.sourceType, l.sourceId), ...l, ...extra });
+  const line = (l: Line, extra: Partial<StoredLine> = {}): StoredLine => ({ lineId: derivedId('lin', run.runId, partnerId, l.sourceType, l.sourceId), ...l, ...extra });
+  // Only what existed when the run started: a retried page then sees exactly what the first attempt saw.
+  const beforeRun = (at: unknown) => String(at) < run.createdAt;
 
-  for (const claim of items.filter((i) => String(i.sk).startsWith('CLM#') && i.status === 'APPROVED' && mine(i) && String(i.approvedAt) <= `${end}T23:59:59.999Z`)) {
+  for (const claim of items.filter((i) => String(i.sk).startsWith('CLM#') && i.status === 'APPROVED' && mine(i) && beforeRun(i.approvedAt) && String(i.approvedAt) <= `${end}T23:59:59.999Z`)) {
     if (!(await joinRun({ pk: claim.pk as string, sk: claim.sk as string }, run.runId))) continue;
     lines.push(line({ sourceType: 'mdf_claim', sourceId: claim.claimId as string, description: `MDF claim, invoice ${String(claim.invoiceNumber)}`, amount: claim.approvedAmount as Money }, { budgetPeriod: claim.period as string }));
   }
@@ -80,12 +82,12 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
     .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn) >= start && String(i.closedOn) <= end && String(i.createdAt) < run.createdAt)
     .map((i) => strip<SaleRecord>(i)!);
   lines.push(...accrualLines(programs, tier, partnerId, run.period, sales).map((l) => line(l)));
-  for (const clawback of items.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i))) {
+  for (const clawback of items.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i) && beforeRun(i.createdAt))) {
     if (!SETTLED_RUN.has((await runStatus(clawback.compensatesRunId as string)) ?? '')) continue;
     if (!(await joinRun({ pk: clawback.pk as string, sk: clawback.sk as string }, run.runId))) continue;
     for (const l of clawback.lines as Line[]) lines.push(line({ ...l, sourceType: 'clawback', sourceId: `${l.sourceId}:${String(clawback.dealId)}` }));
   }
-  for (const carry of items.filter((i) => String(i.sk).startsWith('CARRY#') && i.fromRunId !== run.runId && mine(i))) {
+  for (const carry of items.filter((i) => String(i.sk).startsWith('CARRY#') && i.fromRunId !== run.runId && mine(i) && beforeRun(i.createdAt))) {
     if (!SETTLED_RUN.has((await runStatus(carry.fromRunId as string)) ?? '')) continue;
     if (!(await joinRun({ pk: carry.pk as string, sk: carry.sk as string }, run.runId))) continue;
     lines.push(line({ sourceType: 'carry_forward', sourceId: `${String(carry.fromRunId)}:${(carry.amount as Money).currency}`, description: `Balance carried from run ${String(carry.fromRunId)}`, amount: carry.amount as Money }));
@@ -93,6 +95,11 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
   for (const [currency, { net, lines: currencyLines }] of netByCurrency(lines)) {
     const payeeReference = profile.payeeReference as string | undefined;
     const status = paymentStatusFor(net, Boolean(payeeReference));
+    const claimLines = (currencyLines as StoredLine[]).filter((l) => l.sourceType === 'mdf_claim');
+    // A held payment's claims go back to the pool, so a later run pays them as claims (and marks
+    // them PAID); the rest of what is held (accruals, clawbacks) carries forward as a balance.
+    const carried =
+      status === 'CARRIED_FORWARD' ? net : status === 'HELD' ? claimLines.reduce((rest, l) => ({ ...rest, amount: rest.amount - l.amount.amount }), net) : undefined;
     await putPayment(
       {
         paymentId: derivedId('pay', run.runId, partnerId, currency),
@@ -106,8 +113,9 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
         status,
         lines: currencyLines as StoredLine[],
       },
-      status === 'CARRIED_FORWARD' ? net : undefined,
+      carried,
     );
+    if (status === 'HELD') for (const l of claimLines) await leaveRun({ pk: `PTR#${partnerId}`, sk: `CLM#${l.sourceId}` }, run.runId);
   }
 }
 
