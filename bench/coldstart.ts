@@ -1,0 +1,331 @@
+import { spawn } from 'node:child_process';
+import { isBuiltin } from 'node:module';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { FUNCTIONS, STATE_MACHINES, type FunctionSpec } from '../functions/catalog.ts';
+import { ROOT } from '../local/definitions.ts';
+import { atMost, fmtNumber, heading, median, round, table, targetsTable, type PartResult, type Target } from './lib/report.ts';
+
+/**
+ * Cold start: `cdk synth` into a temporary directory, every Lambda asset's bundle (mapped to its
+ * function through the template's Code.S3Key, the asset manifest and the construct path), its size,
+ * and the median module-initialisation time of each bundle in a fresh `node` process (10 runs).
+ * Then esbuild, with the bundling options of lib/functions.ts, on the largest function's entry,
+ * to show from its metafile what the bytes are.
+ */
+const RUNS = Number(process.env.BENCH_COLDSTART_RUNS ?? 10);
+const MAX_KB = 200;
+const MAX_INIT_MS = 100;
+const BANNER = "import { createRequire as __prmCreateRequire } from 'node:module'; const require = __prmCreateRequire(import.meta.url);";
+
+interface Bundle {
+  fn: string;
+  logicalId: string;
+  asset: string;
+  file: string;
+  bundleKB: number;
+  assetKB: number;
+  memoryMB: number;
+  env: Record<string, string>;
+  initMs: number[];
+  processMs: number[];
+  /** Bare module specifiers the bundle imports at load (left out of it, e.g. the AWS SDK). */
+  externals: string[];
+  /** Left out too, but only loaded if the code that needs them runs. */
+  lazyExternals: string[];
+}
+
+const isPackage = (spec: string) => !isBuiltin(spec) && /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(spec);
+
+/**
+ * Bare specifiers a bundle leaves to the runtime, found by esbuild parsing it (not by text search:
+ * the SDK's error messages quote import statements): `static` ones are loaded when the module is
+ * imported (they count in init); `lazy` ones (import() or require() in code) only when that runs.
+ */
+async function externalsOf(file: string): Promise<{ static: string[]; lazy: string[] }> {
+  const result = await build({
+    entryPoints: [file],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [{ name: 'bare-is-external', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true })) }],
+  });
+  const stat = new Set<string>();
+  const lazy = new Set<string>();
+  for (const input of Object.values(result.metafile.inputs)) {
+    for (const i of input.imports) {
+      if (!i.external || !isPackage(i.path)) continue;
+      if (i.kind === 'import-statement') stat.add(i.path);
+      else lazy.add(i.path);
+    }
+  }
+  for (const p of stat) lazy.delete(p);
+  return { static: [...stat].sort(), lazy: [...lazy].sort() };
+}
+
+function exec(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+const dirKB = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((s, e) => s + (e.isDirectory() ? dirKB(join(dir, e.name)) * 1024 : statSync(join(dir, e.name)).size), 0) / 1024;
+
+/** The Lambda functions of the synthesized template, each with its asset directory. */
+function bundlesOf(out: string): Bundle[] {
+  const templateFile = readdirSync(out).find((f) => f.endsWith('.template.json'));
+  if (!templateFile) throw new Error(`cdk synth wrote no template into ${out}`);
+  const stack = templateFile.replace(/\.template\.json$/, '');
+  const template = JSON.parse(readFileSync(join(out, templateFile), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> }> };
+  const assets = JSON.parse(readFileSync(join(out, `${stack}.assets.json`), 'utf8')) as { files: Record<string, { source: { path: string; packaging?: string } }> };
+  const bundles: Bundle[] = [];
+  for (const [logicalId, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const s3Key = r.Properties.Code?.S3Key as string | undefined;
+    const hash = s3Key?.replace(/\.zip$/, '');
+    const asset = (hash && assets.files[hash]?.source.path) ?? (r.Metadata?.['aws:asset:path'] as string | undefined);
+    if (!asset) continue; // an inline or CDK-internal function without a bundled asset
+    const path = String(r.Metadata?.['aws:cdk:path'] ?? logicalId);
+    const fn = path.split('/')[1] ?? logicalId;
+    const dir = join(out, asset);
+    const handlerFile = `${String(r.Properties.Handler ?? 'index.handler').split('.')[0]}.mjs`;
+    const file = join(dir, handlerFile);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries((r.Properties.Environment?.Variables ?? {}) as Record<string, unknown>)) env[k] = typeof v === 'string' ? v : `dummy-${k.toLowerCase()}`;
+    bundles.push({ fn, logicalId, asset, file, bundleKB: statSync(file).size / 1024, assetKB: dirKB(dir), memoryMB: Number(r.Properties.MemorySize ?? 128), env, initMs: [], processMs: [], externals: [], lazyExternals: [] });
+  }
+  return bundles;
+}
+
+/** Imports each argument in turn (a bundle file, or bare specifiers) and prints how long it took. */
+const RUNNER = `
+const t0 = performance.now();
+for (const spec of process.argv.slice(2)) {
+  const mod = await import(spec);
+  if (spec.endsWith('.mjs') && typeof mod.handler !== 'function') { console.error('no handler export'); process.exit(3); }
+}
+process.stdout.write(JSON.stringify({ ms: performance.now() - t0 }));
+`;
+
+async function timeImports(runner: string, b: Bundle, specs: string[], nodeOptions: boolean): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const env = lambdaEnv(b);
+    const flags = nodeOptions && b.env.NODE_OPTIONS ? b.env.NODE_OPTIONS.split(/\s+/) : [];
+    delete env.NODE_OPTIONS;
+    const r = await exec(process.execPath, [...flags, runner, ...specs], { env, timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`${b.fn}: importing ${specs.join(' ')} failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    out.push((JSON.parse(r.stdout) as { ms: number }).ms);
+  }
+  return out;
+}
+
+/** Lambda-like environment: the function's own variables (references replaced by dummies), no network. */
+function lambdaEnv(b: Bundle): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_LAMBDA_FUNCTION_NAME: b.fn,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(b.memoryMB),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TABLE_NAME: 'prm-bench',
+    BUCKET_NAME: 'prm-bench',
+    LINK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
+    EVENT_BUS_NAME: 'prm-bench',
+    ...Object.fromEntries(Object.values(STATE_MACHINES).map((m) => [m.arnEnv, 'arn:aws:states:us-east-1:000000000000:stateMachine:bench'])),
+    ...b.env,
+    PRM_CONFIG: JSON.stringify({ baseUrl: 'https://bench.example' }),
+  };
+}
+
+/** Bytes of the bundle by input file and by package, from esbuild's metafile (same options as lib/functions.ts). */
+async function analyse(entry: string, external: string[]) {
+  const result = await build({
+    external,
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    banner: { js: BANNER },
+    minify: true,
+    metafile: true,
+    write: false,
+    outfile: 'index.mjs',
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
+  const inputs = Object.entries(output.inputs).map(([path, i]) => ({ path, bytes: i.bytesInOutput }));
+  const pkgOf = (path: string) => {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    return m ? m[1]! : '(project code)';
+  };
+  const byPackage = new Map<string, number>();
+  for (const i of inputs) byPackage.set(pkgOf(i.path), (byPackage.get(pkgOf(i.path)) ?? 0) + i.bytes);
+  const family = (pkg: string) => (pkg.startsWith('@aws-sdk/') ? '@aws-sdk/*' : pkg.startsWith('@smithy/') ? '@smithy/*' : pkg.startsWith('@aws-lambda-powertools/') ? '@aws-lambda-powertools/*' : pkg);
+  const byFamily = new Map<string, number>();
+  for (const [pkg, bytes] of byPackage) byFamily.set(family(pkg), (byFamily.get(family(pkg)) ?? 0) + bytes);
+  return {
+    totalBytes: output.bytes,
+    topInputs: inputs.sort((a, b) => b.bytes - a.bytes).slice(0, 5),
+    byPackage: [...byPackage].sort((a, b) => b[1] - a[1]),
+    byFamily: [...byFamily].sort((a, b) => b[1] - a[1]),
+  };
+}
+
+export async function run(): Promise<PartResult> {
+  const t0 = performance.now();
+  heading(`coldstart: cdk synth, bundle sizes, module init (${RUNS} fresh node processes per bundle)`);
+  const work = mkdtempSync(join(tmpdir(), 'prm-coldstart-'));
+  try {
+    const out = join(work, 'cdk.out');
+    const synth = await exec(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '-o', out], { cwd: ROOT, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' }, timeoutMs: 300_000 });
+    if (synth.code !== 0) throw new Error(`cdk synth failed (exit ${synth.code}):\n${synth.stderr.slice(-3000)}`);
+    console.log(`cdk synth: ${round(synth.ms / 1000, 1)} s`);
+    const bundles = bundlesOf(out);
+    for (const b of bundles) {
+      const ext = await externalsOf(b.file);
+      b.externals = ext.static;
+      b.lazyExternals = ext.lazy;
+    }
+    // What a bundle leaves out must come from the runtime. Node.js 22 Lambda provides the AWS SDK v3
+    // (@aws-sdk/*); here it resolves to the project's copy, and nothing else is made resolvable.
+    const externals = [...new Set(bundles.flatMap((b) => b.externals))];
+    const lazyExternals = [...new Set(bundles.flatMap((b) => b.lazyExternals))];
+    const packages = [...new Set(externals.map((e) => e.split('/')[0]!))];
+    mkdirSync(join(work, 'node_modules'), { recursive: true });
+    for (const p of packages) if (p === '@aws-sdk') symlinkSync(join(ROOT, 'node_modules', p), join(work, 'node_modules', p), 'dir');
+    const runner = join(work, 'runner.mjs');
+    writeFileSync(runner, RUNNER);
+    for (const b of bundles) {
+      for (let i = 0; i < RUNS; i++) {
+        const flags = b.env.NODE_OPTIONS ? b.env.NODE_OPTIONS.split(/\s+/) : [];
+        const env = lambdaEnv(b);
+        delete env.NODE_OPTIONS; // passed as flags, exactly as the function's NODE_OPTIONS says
+        const r = await exec(process.execPath, [...flags, runner, b.file], { env, timeoutMs: 60_000 });
+        if (r.code !== 0) throw new Error(`${b.fn}: importing ${b.file} failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+        b.initMs.push((JSON.parse(r.stdout) as { ms: number }).ms);
+        b.processMs.push(r.ms);
+      }
+    }
+    console.log(
+      table(
+        ['function', 'bundle KB (index.mjs)', 'asset KB (+ source map)', 'memory MB', 'init median ms', 'init min-max ms', 'process median ms', 'imported from the runtime at load'],
+        bundles.map((b) => [
+          b.fn,
+          fmtNumber(round(b.bundleKB, 1)),
+          fmtNumber(round(b.assetKB, 1)),
+          b.memoryMB,
+          fmtNumber(round(median(b.initMs), 1)),
+          `${round(Math.min(...b.initMs), 1)}-${round(Math.max(...b.initMs), 1)}`,
+          fmtNumber(round(median(b.processMs), 1)),
+          b.externals.map((e) => e.replace('@aws-sdk/', '')).join(' ') || 'none',
+        ]),
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ),
+    );
+    console.log(
+      `Init = import() of the bundle in a fresh node ${process.version} process with the function's environment (NODE_OPTIONS as deployed); deployed runtime is Node.js 22 on arm64. Process = spawn to exit.\n` +
+        `Imported at load, not bundled: ${externals.length ? externals.join(', ') : 'nothing'}${packages.includes('@aws-sdk') ? ' (the runtime provides @aws-sdk/*; here the project\'s copy, so init includes loading it)' : ''}.` +
+        (lazyExternals.length ? ` Left out and loaded only if used: ${lazyExternals.join(', ')}.` : ''),
+    );
+
+    const largest = [...bundles].sort((a, b) => b.bundleKB - a.bundleKB)[0]!;
+    const spec = (FUNCTIONS as Record<string, FunctionSpec>)[largest.fn];
+    let analysis: Awaited<ReturnType<typeof analyse>> | undefined;
+    if (spec) {
+      analysis = await analyse(spec.entry, [...largest.externals, ...largest.lazyExternals]);
+      const kb = (n: number) => fmtNumber(round(n / 1024, 1));
+      console.log(`\nWhat the largest bundle (${largest.fn}, ${spec.entry}) is made of; esbuild with the options of lib/functions.ts gives ${kb(analysis.totalBytes)} KB (synth: ${fmtNumber(round(largest.bundleKB, 1))} KB):`);
+      console.log(table(['top inputs', 'KB in bundle'], analysis.topInputs.map((i) => [i.path.replace(/^.*node_modules\//, ''), kb(i.bytes)]), ['l', 'r']));
+      console.log(
+        table(
+          ['by package family', 'KB in bundle', 'share'],
+          analysis.byFamily.slice(0, 8).map(([p, bytes]) => [p, kb(bytes), `${Math.round((bytes / analysis!.totalBytes) * 100)}%`]),
+          ['l', 'r', 'r'],
+        ),
+      );
+    }
+
+    // Where the slowest bundle's init goes: without source maps, and its runtime imports alone.
+    const slow = [...bundles].sort((a, b) => median(b.initMs) - median(a.initMs))[0]!;
+    const noMaps = await timeImports(runner, slow, [slow.file], false);
+    const sdkOnly = slow.externals.length ? await timeImports(runner, slow, slow.externals, false) : [];
+    const breakdown = {
+      fn: slow.fn,
+      asDeployedMs: round(median(slow.initMs), 1),
+      withoutSourceMapsMs: round(median(noMaps), 1),
+      runtimeImportsAloneMs: sdkOnly.length ? round(median(sdkOnly), 1) : 0,
+    };
+    console.log(
+      `\nWhere ${slow.fn}'s init goes (medians of ${RUNS}): as deployed ${breakdown.asDeployedMs} ms; without --enable-source-maps ${breakdown.withoutSourceMapsMs} ms` +
+        (slow.externals.length
+          ? `; its runtime-provided imports alone (${slow.externals.join(', ')}) ${breakdown.runtimeImportsAloneMs} ms; so the bundle's own code ~${round(breakdown.withoutSourceMapsMs - breakdown.runtimeImportsAloneMs, 0)} ms`
+          : ' (all of it the bundle itself: nothing is imported from the runtime)') +
+        ` and source maps ~${round(breakdown.asDeployedMs - breakdown.withoutSourceMapsMs, 0)} ms.`,
+    );
+
+    const maxKB = Math.max(...bundles.map((b) => b.bundleKB));
+    const maxInit = Math.max(...bundles.map((b) => median(b.initMs)));
+    const slowest = bundles.find((b) => median(b.initMs) === maxInit)!;
+    const targets: Target[] = [atMost(`largest bundle (${largest.fn}); every bundle must be`, round(maxKB, 1), MAX_KB, 'KB'), atMost(`slowest median init (${slowest.fn}); every bundle must be`, round(maxInit, 1), MAX_INIT_MS, 'ms')];
+    console.log(`\nTargets:\n${targetsTable(targets)}`);
+    const notes: string[] = [];
+    if (maxKB > MAX_KB && analysis) {
+      const over = bundles.filter((b) => b.bundleKB > MAX_KB).length;
+      const fam = analysis.byFamily.slice(0, 3).map(([p, bytes]) => `${p} ${Math.round((bytes / analysis!.totalBytes) * 100)}%`).join(', ');
+      const sdkBundled = analysis.byFamily.some(([p]) => p === '@aws-sdk/*');
+      notes.push(
+        `${over} of ${bundles.length} bundles are over ${MAX_KB} KB (largest ${fmtNumber(round(maxKB, 1))} KB, ${largest.fn}): by esbuild's metafile the bytes are ${fam}` +
+          `${sdkBundled ? '; lib/functions.ts bundles the AWS SDK rather than leaving it to the runtime' : ''}.`,
+      );
+    }
+    if (maxInit > MAX_INIT_MS) {
+      const over = bundles.filter((b) => median(b.initMs) > MAX_INIT_MS).map((b) => `${b.fn} ${round(median(b.initMs), 0)} ms`);
+      const health = bundles.find((b) => b.fn === 'health');
+      notes.push(
+        `median init over ${MAX_INIT_MS} ms: ${over.join(', ')}. ${breakdown.fn}: ${breakdown.asDeployedMs} ms as deployed, ${breakdown.withoutSourceMapsMs} ms without --enable-source-maps` +
+          `${slow.externals.length ? `, ${breakdown.runtimeImportsAloneMs} ms for its runtime-provided imports alone` : ''}: evaluating the module graph (SDK clients, zod schemas) dominates.` +
+          (health ? ` Even health, which only answers ok, takes ${round(median(health.initMs), 0)} ms (${fmtNumber(round(health.bundleKB, 0))} KB): functions/core/http.ts imports idempotency.ts, which imports the DynamoDB client (ddb.ts), so every HTTP function loads it at init.` : ''),
+      );
+    }
+    for (const n of notes) console.log(`MISSED: ${n}`);
+    return {
+      part: 'coldstart',
+      targets,
+      notes,
+      raw: {
+        runs: RUNS,
+        synthSeconds: round(synth.ms / 1000, 1),
+        node: process.version,
+        bundles: bundles.map((b) => ({ fn: b.fn, logicalId: b.logicalId, asset: b.asset, externals: b.externals, lazyExternals: b.lazyExternals, bundleKB: round(b.bundleKB, 1), assetKB: round(b.assetKB, 1), memoryMB: b.memoryMB, initMs: b.initMs.map((x) => round(x, 1)), initMedianMs: round(median(b.initMs), 1), processMedianMs: round(median(b.processMs), 1) })),
+        initBreakdown: breakdown,
+        largestBundleAnalysis: analysis ? { fn: largest.fn, totalBytes: analysis.totalBytes, topInputs: analysis.topInputs, byFamily: analysis.byFamily, byPackage: analysis.byPackage.slice(0, 20) } : undefined,
+      },
+      seconds: round((performance.now() - t0) / 1000, 1),
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
