@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { FUNCTIONS, ROUTES, routeKey, type FunctionName, type RouteSpec } from '../functions/catalog.ts';
+import { FUNCTIONS, ROUTES, routeKey, type FunctionName, type FunctionSpec, type RouteSpec } from '../functions/catalog.ts';
 import { blobs } from '../functions/core/blobs.ts';
 import { DEFAULT_CONFIG, type PrmConfig } from '../functions/core/config.ts';
 import { resetDdbClient } from '../functions/core/ddb.ts';
@@ -75,7 +75,7 @@ function compileRoutes(): Matcher[] {
 }
 
 export function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + Math.max(30, (FUNCTIONS as Record<string, FunctionSpec>)[functionName]?.timeoutSeconds ?? 0) * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ulid } from 'ulid';
-import { STATE_MACHINES, type StateMachineName } from '../functions/catalog.ts';
+import { FUNCTIONS, STATE_MACHINES, type FunctionSpec, type StateMachineName } from '../functions/catalog.ts';
 import { TaskClosedError, type WorkflowClient } from '../functions/core/workflow-client.ts';
 import { loadDefinition } from './definitions.ts';
 
@@ -242,6 +242,13 @@ export class LocalWorkflowEngine implements WorkflowClient {
       if (state.Type !== 'Task') return;
       const resource = String(state.Resource);
       if (resource === LAMBDA_INVOKE) {
+        // Deployed, a Lambda task without TimeoutSeconds is bounded by the function's own timeout;
+        // the local engine would stop it after 60 s. Use the function's timeout (at least 60 s,
+        // DynamoDB Local being slower than DynamoDB).
+        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+          const fn = String((state.Parameters as { FunctionName?: string } | undefined)?.FunctionName ?? '').replace(/^.*function:prm-/, '');
+          state.TimeoutSeconds = Math.max(60, (FUNCTIONS as Record<string, FunctionSpec>)[fn]?.timeoutSeconds ?? 0);
+        }
         handlers[stateName] = async (input) => {
           const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
           const result = await this.options.invoke(FunctionName, Payload);

@@ -132,7 +132,7 @@ export const handler = httpApi({
       const run = await getRun(req.params.runId!);
       if (!run) throw notFound('Payout run');
       const held = [];
-      for await (const p of runPayments(run.runId)) {
+      for await (const p of runPayments(run.runId, 'summary')) {
         if (p.status === 'HELD') held.push({ partnerId: p.partnerId, currency: p.currency, amount: p.amount, reason: 'no payee reference' });
       }
       return json(200, {

@@ -16,9 +16,9 @@ export const LINE_COLUMNS = ['line_id', 'payment_id', 'partner_id', 'source_type
 const exported = (status: string) => status === 'PENDING' || status === 'PAID';
 
 async function* paymentRows(run: RunRecord) {
-  for await (const p of runPayments(run.runId)) {
+  for await (const p of runPayments(run.runId, 'export')) {
     if (!exported(p.status)) continue;
-    yield [p.paymentId, p.runId, p.period, p.partnerId, neutraliseCell(p.partnerLegalName), neutraliseCell(p.payeeReference ?? ''), p.currency, formatDecimal(money(p.amount, p.currency)), String(p.amount), String(p.lines.length)];
+    yield [p.paymentId, p.runId, p.period, p.partnerId, neutraliseCell(p.partnerLegalName), neutraliseCell(p.payeeReference ?? ''), p.currency, formatDecimal(money(p.amount, p.currency)), String(p.amount), String(p.lineCount)];
   }
 }
 

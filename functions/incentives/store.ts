@@ -49,6 +49,7 @@ export interface PaymentRecord {
   amount: number;
   status: PaymentStatus;
   lines: StoredLine[];
+  lineCount: number;
   paidOn?: string;
   bankReference?: string;
 }
@@ -277,8 +278,17 @@ export async function putPayment(payment: PaymentRecord, carried?: Money): Promi
   await transactUnlessRefused(items); // refused = written by an earlier attempt of this page
 }
 
-/** A run's payments in key order, page by page (never all in memory). */
-export async function* runPayments(runId: string): AsyncGenerator<PaymentRecord> {
+/**
+ * A run's payments in key order, page by page (never all in memory). The `summary` and `export`
+ * reads leave the lines out, for passes over thousands of payments.
+ */
+const PROJECTIONS = {
+  full: undefined,
+  summary: 'paymentId, partnerId, currency, amount, #s',
+  export: 'paymentId, runId, period, partnerId, partnerLegalName, payeeReference, currency, amount, lineCount, #s',
+} as const;
+
+export async function* runPayments(runId: string, read: keyof typeof PROJECTIONS = 'full'): AsyncGenerator<PaymentRecord> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await ddb().send(
@@ -286,6 +296,7 @@ export async function* runPayments(runId: string): AsyncGenerator<PaymentRecord>
         TableName: tableName(),
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
         ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':p': 'PAY#' },
+        ...(PROJECTIONS[read] ? { ProjectionExpression: PROJECTIONS[read], ExpressionAttributeNames: { '#s': 'status' } } : {}),
         ExclusiveStartKey: startKey,
       }),
     );

@@ -112,6 +112,7 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
         amount: net.amount,
         status,
         lines: currencyLines as StoredLine[],
+        lineCount: currencyLines.length,
       },
       carried,
     );
@@ -137,7 +138,7 @@ async function finalizeRun(input: { runId: string }) {
   const totals = new Map<string, { currency: string; amount: number; payments: number }>();
   let heldCount = 0;
   let pendingPayments = 0;
-  for await (const p of runPayments(run.runId)) {
+  for await (const p of runPayments(run.runId, 'summary')) {
     if (p.status === 'HELD') heldCount++;
     if (p.status !== 'PENDING') continue;
     pendingPayments++;
