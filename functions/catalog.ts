@@ -58,7 +58,7 @@ export const FUNCTIONS = {
   incentivesTasks: {
     entry: 'functions/incentives/tasks.ts',
     substitution: 'IncentivesTasksFunctionArn',
-    grants: ['table', 'mail', 'events'],
+    grants: ['table', 'mail', 'events', 'bucket'],
     starts: ['payout-run'],
     memoryMB: 1024,
     timeoutSeconds: 300,

@@ -7,6 +7,7 @@ import { taskHandler } from '../core/tasks.ts';
 import { workflows } from '../core/workflow-client.ts';
 import type { Tier } from '../core/config.ts';
 import { sendEmail } from '../notifications/email.ts';
+import { ensureExport } from './exports.ts';
 import { accrualLines, derivedId, netByCurrency, paymentStatusFor, periodBounds, previousMonth, type Line, type Program } from './model.ts';
 import {
   createRun,
@@ -178,16 +179,29 @@ async function releaseSources(runId: string) {
 
 async function decideRun(input: { runId: string; decision: { decision: string; decidedBy: string; comment: string | null } }) {
   const run = await getRun(input.runId);
+  // A retry after the approval was recorded still owes the export files.
+  if (run?.status === 'APPROVED' && input.decision.decision === 'approve') return { status: await writeExports(run) };
   if (!run || run.status !== 'AWAITING_APPROVAL') return { status: run?.status ?? 'UNKNOWN' };
   const cfg = config();
   if (input.decision.decision === 'approve') {
     await transitionRun(run.runId, ['AWAITING_APPROVAL'], 'APPROVED', input.decision.decidedBy, {}, input.decision.comment ?? undefined);
+    await writeExports({ ...run, status: 'APPROVED' });
     await publishEvent('PayoutRunApproved', run.runId, 'APPROVED');
     await sendEmail({ to: [cfg.approvers.finance], subject: `Payout run ${run.runId} approved`, paragraphs: [`Payout run ${run.runId} for ${run.period} was approved. The exports are open: ${cfg.baseUrl}/payout-runs/${run.runId}/export.csv`] });
     return { status: 'APPROVED' };
   }
   await rejectRun(run.runId, input.decision.decidedBy, input.decision.comment ?? 'Rejected');
   return { status: 'REJECTED' };
+}
+
+/**
+ * The exports are written once, here, where the task has minutes: an API request (29 s) could not
+ * stream 10,000 payments and 200,000 lines. The routes then answer with a link to the stored files.
+ */
+async function writeExports(run: RunRecord): Promise<'APPROVED'> {
+  await ensureExport(run, 'export');
+  await ensureExport(run, 'lines');
+  return 'APPROVED';
 }
 
 async function rejectRun(runId: string, actor: string, comment: string) {
