@@ -1,3 +1,4 @@
+import { provisionPartnerDirectly } from '../local/demo.ts';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -32,32 +33,7 @@ const BANNER = "import { createRequire as __prmCreateRequire } from 'node:module
 
 /** Partners seeded through the applications store, as an approved application provisions them. */
 async function seedPartner(i: number): Promise<string> {
-  const slug = `s${i}-${ulid().toLowerCase()}`;
-  const now = new Date().toISOString();
-  const website = `https://${slug}.example`;
-  const contactEmail = `owner@${slug}.example`;
-  const app: ApplicationRecord = {
-    applicationId: newId('application'),
-    company: { legalName: `Scale Partner ${i}`, website, country: 'US', taxId: slug },
-    contact: { name: 'Pat Partner', email: contactEmail },
-    partnerType: 'reseller',
-    businessPlan: { targetSegments: ['smb'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Webinars' },
-    status: 'SUBMITTED',
-    taxKey: taxKey('US', slug),
-    domain: normaliseDomain(website),
-    createdAt: now,
-    updatedAt: now,
-  };
-  await createApplication(app);
-  await markAwaitingApproval(app, now);
-  const partnerId = newId('partner');
-  const outcome = await provisionPartner(
-    { ...app, status: 'AWAITING_APPROVAL' },
-    { partnerId, legalName: app.company.legalName, country: 'US', partnerType: 'reseller', tier: 'gold', status: 'ACTIVE', contactEmail, contactName: 'Pat Partner', applicationId: app.applicationId, payeeReference: `IBAN-${i}`, createdAt: now },
-    { period: quarterNow(), allocated: money(config().tierQuarterlyBudget.gold, 'USD') },
-    { by: 'bench-seed', at: now },
-  );
-  if (!outcome.ok) throw new Error(`could not seed partner ${i}`);
+  const { partnerId } = await provisionPartnerDirectly({ slug: `s${i}-${ulid().toLowerCase()}`, legalName: `Scale Partner ${i}`, payeeReference: `IBAN-${i}`, actor: 'bench-seed' });
   return partnerId;
 }
 

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { config } from '../functions/core/config.ts';
+import { config, type Tier } from '../functions/core/config.ts';
 import { ddb, tableName } from '../functions/core/ddb.ts';
 import { newId } from '../functions/core/ids.ts';
 import { money } from '../functions/core/money.ts';
@@ -13,6 +13,55 @@ export interface Demo {
   tokens: { partner: string; admin: string; finance: string; channelManager: string };
 }
 
+export interface DirectPartner {
+  slug: string;
+  legalName?: string;
+  tier?: Tier;
+  payeeReference?: string;
+  country?: string;
+  taxId?: string;
+  contact?: { name: string; email: string };
+  actor?: string;
+}
+
+/**
+ * An ACTIVE partner with this quarter's budget, provisioned through the same store code an approved
+ * application takes (no workflow, no email). For demo data, tests and benchmarks.
+ */
+export async function provisionPartnerDirectly(opts: DirectPartner): Promise<{ partnerId: string; contactEmail: string; legalName: string }> {
+  const now = new Date().toISOString();
+  const website = `https://${opts.slug}.example`;
+  const contactEmail = opts.contact?.email ?? `owner@${opts.slug}.example`;
+  const contactName = opts.contact?.name ?? 'Pat Partner';
+  const taxId = opts.taxId ?? opts.slug;
+  const legalName = opts.legalName ?? `Partner ${opts.slug}`;
+  const country = opts.country ?? 'US';
+  const tier = opts.tier ?? 'gold';
+  const app: ApplicationRecord = {
+    applicationId: newId('application'),
+    company: { legalName, website, country, taxId },
+    contact: { name: contactName, email: contactEmail },
+    partnerType: 'reseller',
+    businessPlan: { targetSegments: ['smb'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Webinars' },
+    status: 'SUBMITTED',
+    taxKey: taxKey(country, taxId),
+    domain: normaliseDomain(website),
+    createdAt: now,
+    updatedAt: now,
+  };
+  await createApplication(app);
+  await markAwaitingApproval(app, now);
+  const partnerId = newId('partner');
+  const outcome = await provisionPartner(
+    { ...app, status: 'AWAITING_APPROVAL' },
+    { partnerId, legalName, country, partnerType: 'reseller', tier, status: 'ACTIVE', contactEmail, contactName, applicationId: app.applicationId, ...(opts.payeeReference ? { payeeReference: opts.payeeReference } : {}), createdAt: now },
+    { period: quarterOf(new Date()), allocated: money(config().tierQuarterlyBudget[tier], config().budgetCurrency) },
+    { by: opts.actor ?? 'seed', at: now },
+  );
+  if (!outcome.ok) throw new Error(`Could not provision partner ${opts.slug}`);
+  return { partnerId, contactEmail, legalName };
+}
+
 const MARKER = { pk: 'LOCAL#DEMO', sk: 'SEED' };
 
 /** An approved demo partner (gold, with this quarter's budget), created once through the same store code. */
@@ -21,31 +70,7 @@ export async function seedDemo(system: LocalSystem): Promise<Demo> {
   let partnerId = existing?.partnerId as string | undefined;
   const legalName = 'Demo Reseller GmbH';
   if (!partnerId) {
-    const now = new Date().toISOString();
-    const website = 'https://demo-reseller.example';
-    const app: ApplicationRecord = {
-      applicationId: newId('application'),
-      company: { legalName, website, country: 'DE', taxId: 'DE999999999' },
-      contact: { name: 'Dana Demo', email: 'dana@demo-reseller.example' },
-      partnerType: 'reseller',
-      businessPlan: { targetSegments: ['mid-market'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Events and webinars' },
-      status: 'SUBMITTED',
-      taxKey: taxKey('DE', 'DE999999999'),
-      domain: normaliseDomain(website),
-      createdAt: now,
-      updatedAt: now,
-    };
-    await createApplication(app);
-    await markAwaitingApproval(app, now);
-    const pid = newId('partner');
-    const outcome = await provisionPartner(
-      { ...app, status: 'AWAITING_APPROVAL' },
-      { partnerId: pid, legalName, country: 'DE', partnerType: 'reseller', tier: 'gold', status: 'ACTIVE', contactEmail: app.contact.email, contactName: app.contact.name, applicationId: app.applicationId, createdAt: now },
-      { period: quarterOf(new Date()), allocated: money(config().tierQuarterlyBudget.gold, config().budgetCurrency) },
-      { by: 'demo-seed', at: now, comment: 'Demo data' },
-    );
-    if (!outcome.ok) throw new Error('Could not seed the demo partner');
-    partnerId = pid;
+    ({ partnerId } = await provisionPartnerDirectly({ slug: 'demo-reseller', legalName, country: 'DE', taxId: 'DE999999999', contact: { name: 'Dana Demo', email: 'dana@demo-reseller.example' }, actor: 'demo-seed' }));
     await ddb().send(new PutCommand({ TableName: tableName(), Item: { ...MARKER, partnerId } }));
   }
   const cfg = config();

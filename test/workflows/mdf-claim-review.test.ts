@@ -1,3 +1,4 @@
+import { provisionPartnerDirectly } from '../../local/demo.ts';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplication, markAwaitingApproval, provisionPartner, type ApplicationRecord } from '../../functions/applications/store.ts';
@@ -55,33 +56,9 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
 
   /** An ACTIVE partner with this quarter's budget and an APPROVED fund request, through the store code. */
   async function funded(tier: Tier, fundRequestAmount: number) {
-    const slug = `clm-${ulid().toLowerCase()}`;
+    const { partnerId, contactEmail } = await provisionPartnerDirectly({ slug: `clm-${ulid().toLowerCase()}`, tier, actor: 'test' });
     const now = new Date().toISOString();
-    const website = `https://${slug}.example`;
-    const contactEmail = `owner@${slug}.example`;
-    const app: ApplicationRecord = {
-      applicationId: newId('application'),
-      company: { legalName: `Partner ${slug}`, website, country: 'US', taxId: slug },
-      contact: { name: 'Pat Partner', email: contactEmail },
-      partnerType: 'reseller',
-      businessPlan: { targetSegments: ['smb'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Webinars' },
-      status: 'SUBMITTED',
-      taxKey: taxKey('US', slug),
-      domain: normaliseDomain(website),
-      createdAt: now,
-      updatedAt: now,
-    };
-    await createApplication(app);
-    await markAwaitingApproval(app, now);
-    const partnerId = newId('partner');
     const allocated = config().tierQuarterlyBudget[tier];
-    const provisioned = await provisionPartner(
-      { ...app, status: 'AWAITING_APPROVAL' },
-      { partnerId, legalName: app.company.legalName, country: 'US', partnerType: 'reseller', tier, status: 'ACTIVE', contactEmail, contactName: 'Pat Partner', applicationId: app.applicationId, createdAt: now },
-      { period: quarterNow(), allocated: money(allocated, 'USD') },
-      { by: 'test', at: now },
-    );
-    expect(provisioned.ok).toBe(true);
 
     const body = fundRequestBody(fundRequestAmount);
     const frq: FundRequestRecord = {

@@ -1,3 +1,4 @@
+import { provisionPartnerDirectly } from '../../local/demo.ts';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplication, markAwaitingApproval, provisionPartner, type ApplicationRecord } from '../../functions/applications/store.ts';
@@ -36,32 +37,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
 
   /** An ACTIVE partner with this quarter's budget, provisioned through the same store code as an approved application. */
   async function newPartner(tier: Tier = 'gold') {
-    const slug = `frq-${ulid().toLowerCase()}`;
-    const now = new Date().toISOString();
-    const website = `https://${slug}.example`;
-    const contactEmail = `owner@${slug}.example`;
-    const app: ApplicationRecord = {
-      applicationId: newId('application'),
-      company: { legalName: `Partner ${slug}`, website, country: 'US', taxId: slug },
-      contact: { name: 'Pat Partner', email: contactEmail },
-      partnerType: 'reseller',
-      businessPlan: { targetSegments: ['smb'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Webinars' },
-      status: 'SUBMITTED',
-      taxKey: taxKey('US', slug),
-      domain: normaliseDomain(website),
-      createdAt: now,
-      updatedAt: now,
-    };
-    await createApplication(app);
-    await markAwaitingApproval(app, now);
-    const partnerId = newId('partner');
-    const outcome = await provisionPartner(
-      { ...app, status: 'AWAITING_APPROVAL' },
-      { partnerId, legalName: app.company.legalName, country: 'US', partnerType: 'reseller', tier, status: 'ACTIVE', contactEmail, contactName: 'Pat Partner', applicationId: app.applicationId, createdAt: now },
-      { period: quarterNow(), allocated: money(config().tierQuarterlyBudget[tier], 'USD') },
-      { by: 'test', at: now },
-    );
-    expect(outcome.ok).toBe(true);
+    const { partnerId, contactEmail } = await provisionPartnerDirectly({ slug: `frq-${ulid().toLowerCase()}`, tier, actor: 'test' });
     return { partnerId, contactEmail, token: await tokenFor(system, ['partner'], contactEmail, partnerId) };
   }
 

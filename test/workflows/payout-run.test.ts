@@ -1,3 +1,4 @@
+import { provisionPartnerDirectly } from '../../local/demo.ts';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -63,33 +64,7 @@ afterAll(() => {
 
 /** An ACTIVE partner through the same store code the application workflow uses (with the gsi1 PARTNERS entry). */
 async function newPartner(opts: { tier?: Tier; payee?: string; legalName?: string } = {}): Promise<string> {
-  const slug = `pay-${ulid().toLowerCase()}`;
-  const now = new Date().toISOString();
-  const website = `https://${slug}.example`;
-  const legalName = opts.legalName ?? `Partner ${slug}`;
-  const app: ApplicationRecord = {
-    applicationId: newId('application'),
-    company: { legalName, website, country: 'US', taxId: slug },
-    contact: { name: 'Pat Partner', email: `owner@${slug}.example` },
-    partnerType: 'reseller',
-    businessPlan: { targetSegments: ['smb'], projectedAnnualRevenue: money(200_000_000, 'USD'), marketingPlan: 'Webinars' },
-    status: 'SUBMITTED',
-    taxKey: taxKey('US', slug),
-    domain: normaliseDomain(website),
-    createdAt: now,
-    updatedAt: now,
-  };
-  await createApplication(app);
-  await markAwaitingApproval(app, now);
-  const partnerId = newId('partner');
-  const tier = opts.tier ?? 'gold';
-  const outcome = await provisionPartner(
-    { ...app, status: 'AWAITING_APPROVAL' },
-    { partnerId, legalName, country: 'US', partnerType: 'reseller', tier, status: 'ACTIVE', contactEmail: app.contact.email, contactName: 'Pat Partner', applicationId: app.applicationId, createdAt: now },
-    { period: quarterNow(), allocated: money(config().tierQuarterlyBudget[tier], 'USD') },
-    { by: 'test', at: now },
-  );
-  expect(outcome.ok).toBe(true);
+  const { partnerId } = await provisionPartnerDirectly({ slug: `pay-${ulid().toLowerCase()}`, tier: opts.tier ?? 'gold', ...(opts.legalName ? { legalName: opts.legalName } : {}), actor: 'test' });
   if (opts.payee) await setPayeeReference(partnerId, opts.payee, 'test');
   return partnerId;
 }
