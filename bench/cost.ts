@@ -41,12 +41,21 @@ const CLAIM_AMOUNT = { auto: 50_000, single: 200_000, 'two-level': 1_200_000, 'r
 const FUND_REQUEST_AMOUNT = 4_000_000;
 type ClaimRoute = keyof typeof CLAIM_AMOUNT;
 const ROUTES: ClaimRoute[] = ['auto', 'single', 'two-level', 'request-changes loop'];
-/** States a claim on each route must pass (checks the route really was taken). */
+/**
+ * The review routes of API.md ("Review routing"), each bound by the target. A request-changes round
+ * is not a route but a second review of the same claim (the partner's resubmission), so the loop is
+ * reported beside them, with its cost per review.
+ */
+const REVIEW_ROUTES: ClaimRoute[] = ['auto', 'single', 'two-level'];
+/**
+ * States a claim on each route must pass (checks the route really was taken; the second level of
+ * a two-level claim decides inside AskApprovers, and claimOnRoute fails unless the director decided).
+ */
 const ROUTE_STATES: Record<ClaimRoute, { must: string[]; mustNot: string[] }> = {
-  auto: { must: ['AutoApprove'], mustNot: ['AskChannelManager'] },
-  single: { must: ['AskChannelManager', 'Settle'], mustNot: ['AskMarketingDirector', 'AskForChanges'] },
-  'two-level': { must: ['AskChannelManager', 'AskMarketingDirector', 'Settle'], mustNot: ['AskForChanges'] },
-  'request-changes loop': { must: ['AskChannelManager', 'AskForChanges', 'Settle'], mustNot: ['AskMarketingDirector'] },
+  auto: { must: ['AutoApprove'], mustNot: ['AskApprovers'] },
+  single: { must: ['AskApprovers', 'Settle'], mustNot: ['AskForChanges'] },
+  'two-level': { must: ['AskApprovers', 'Settle'], mustNot: ['AskForChanges'] },
+  'request-changes loop': { must: ['AskApprovers', 'AskForChanges', 'Settle'], mustNot: [] },
 };
 
 interface Snapshot {
@@ -390,8 +399,10 @@ function report(
       `${UNPRICED.join(', ')}; the counted phases sent ${Object.values(phases).reduce((s, c) => s + c.apiRequests, 0)} API requests, ${Object.values(phases).reduce((s, c) => s + c.uploads, 0)} S3 uploads, ${Object.values(phases).reduce((s, c) => s + c.events, 0)} EventBridge events.`,
   );
 
-  const targets: Target[] = ROUTES.map((r) => atMost(`cost per claim (${r})`, round(costs[`claim: ${r}`]!.total, 8), CLAIM_TARGET_USD, 'USD'));
+  const targets: Target[] = REVIEW_ROUTES.map((r) => atMost(`cost per claim (${r})`, round(costs[`claim: ${r}`]!.total, 8), CLAIM_TARGET_USD, 'USD'));
+  const loop = costs['claim: request-changes loop']!.total;
   targets.push(
+    { name: 'cost per claim with one request-changes round (two reviews; reported, no bound)', value: round(loop, 8), unit: 'USD', target: 'measured', met: true },
     saleCost === null ? { name: 'cost per sale (reported, no bound)', value: null, unit: 'USD', target: 'measured', met: false, reason: reason! } : { name: 'cost per sale (reported, no bound)', value: round(saleCost, 8), unit: 'USD', target: 'measured', met: true },
     perLine === null ? { name: 'cost per payout line (reported, no bound)', value: null, unit: 'USD', target: 'measured', met: false, reason: reason ?? 'no lines' } : { name: 'cost per payout line (reported, no bound)', value: round(perLine, 8), unit: 'USD', target: 'measured', met: true },
     perPartnerMonth === null
@@ -402,7 +413,14 @@ function report(
   console.log(targetsTable(targets));
 
   const notes: string[] = [];
-  const missed = ROUTES.filter((r) => costs[`claim: ${r}`]!.total > CLAIM_TARGET_USD);
+  const loopPhase = phases['claim: request-changes loop']!;
+  notes.push(
+    `A claim sent back once (request changes, resubmission, approval) is reviewed twice: ${usd(loop)}, i.e. ${usd(loop / 2)} per review, ` +
+      `${round(loopPhase.transitions / loopPhase.count, 1)} state transitions and ${round(loopPhase.emails / loopPhase.count, 1)} emails (approver and partner, each round); ` +
+      `each further round adds about the same again. Reported, not bound: the number of rounds is the partner's doing.`,
+  );
+  console.log(`NOTE: ${notes[0]}`);
+  const missed = REVIEW_ROUTES.filter((r) => costs[`claim: ${r}`]!.total > CLAIM_TARGET_USD);
   for (const r of missed) {
     const c = costs[`claim: ${r}`]!;
     const parts = (Object.entries(c) as [keyof Cost, number][]).filter(([k]) => k !== 'total').sort((a, b) => b[1] - a[1]);
@@ -414,7 +432,7 @@ function report(
         .join(', ')}; per claim ${round(ph.transitions / ph.count, 1)} state transitions (${round(ph.executions.reduce((s, e) => s + e.uploadPolls, 0) / ph.count, 1)} upload polls x 3), ${round(ph.emails / ph.count, 1)} emails.`,
     );
   }
-  for (const n of notes) console.log(`MISSED: ${n}`);
+  for (const n of notes.slice(1)) console.log(`MISSED: ${n}`);
   for (const p of problems) console.log(`PROBLEM: ${p}`);
   notes.push(...problems);
 

@@ -75,6 +75,7 @@ export async function run(): Promise<PartResult> {
       },
       sendTaskSuccess: async () => undefined,
       sendTaskFailure: async () => undefined,
+      sendTaskHeartbeat: async () => undefined,
     });
 
     const claimIds: string[] = [];

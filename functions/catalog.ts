@@ -31,7 +31,8 @@ export const FUNCTIONS = {
   },
   approvalsApi: {
     entry: 'functions/approvals/api.ts',
-    grants: ['table', 'linkSecret', 'taskCallbacks', 'bucket'],
+    // mail: an approval chain emails the next approver when the first one approves.
+    grants: ['table', 'linkSecret', 'taskCallbacks', 'bucket', 'mail'],
   },
   approvalsTasks: {
     entry: 'functions/approvals/tasks.ts',

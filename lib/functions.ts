@@ -127,7 +127,7 @@ export class PrmFunction extends NodejsFunction {
   bindTaskCallbacks(stateMachineArns: string[]): this {
     if (stateMachineArns.length === 0) return this;
     this.addToRolePolicy(
-      new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: stateMachineArns }),
+      new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: stateMachineArns }),
     );
     return this;
   }

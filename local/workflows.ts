@@ -39,6 +39,10 @@ interface PendingWait {
   token: string;
   /** Epoch ms when the state times out (from TimeoutSeconds / TimeoutSecondsPath). */
   deadline?: number;
+  /** HeartbeatSeconds / HeartbeatSecondsPath: the task times out this long after its last heartbeat. */
+  heartbeatSeconds?: number;
+  /** Epoch ms when the heartbeat clock runs out (restarted by sendTaskHeartbeat). */
+  heartbeatDeadline?: number;
 }
 
 export interface ExecutionRecord {
@@ -59,9 +63,11 @@ export interface ExecutionRecord {
 
 interface Waiter {
   executionArn: string;
-  deadline?: number;
+  wait: PendingWait;
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
+  /** Restarts the heartbeat clock (tasks with HeartbeatSeconds only). */
+  heartbeat?: () => void;
 }
 
 const CONTEXT_TOKEN = '__local_task_token__';
@@ -153,6 +159,12 @@ export class LocalWorkflowEngine implements WorkflowClient {
     this.takeWaiter(taskToken).reject(namedError(error, cause));
   }
 
+  async sendTaskHeartbeat(taskToken: string): Promise<void> {
+    const waiter = this.openWaiter(taskToken);
+    if (!waiter.heartbeat) return; // like AWS: a heartbeat to a task without HeartbeatSeconds is accepted and changes nothing
+    waiter.heartbeat();
+  }
+
   /** Resumes the executions that were saved as running (call once at start-up). */
   resumeSaved(): number {
     if (!this.options.dir) return 0;
@@ -206,11 +218,20 @@ export class LocalWorkflowEngine implements WorkflowClient {
     return entry;
   }
 
-  private takeWaiter(token: string): Waiter {
+  private openWaiter(token: string): Waiter {
     const waiter = this.waiters.get(token);
     if (!waiter) throw new TaskClosedError(`Task token is unknown or already used`);
+    const now = Date.now();
+    const { deadline, heartbeatDeadline } = waiter.wait;
+    if ((deadline !== undefined && now > deadline) || (heartbeatDeadline !== undefined && now > heartbeatDeadline)) {
+      throw new TaskClosedError('Task timed out');
+    }
+    return waiter;
+  }
+
+  private takeWaiter(token: string): Waiter {
+    const waiter = this.openWaiter(token);
     this.waiters.delete(token);
-    if (waiter.deadline !== undefined && Date.now() > waiter.deadline) throw new TaskClosedError('Task timed out');
     return waiter;
   }
 
@@ -258,7 +279,11 @@ export class LocalWorkflowEngine implements WorkflowClient {
       } else if (resource === LAMBDA_INVOKE_WAIT) {
         const timeoutPath = state.TimeoutSecondsPath as string | undefined;
         const timeoutSeconds = state.TimeoutSeconds as number | undefined;
+        const heartbeatPath = state.HeartbeatSecondsPath as string | undefined;
+        const heartbeatSeconds = state.HeartbeatSeconds as number | undefined;
         delete state.TimeoutSecondsPath;
+        delete state.HeartbeatSecondsPath;
+        delete state.HeartbeatSeconds;
         state.TimeoutSeconds = LONG_TIMEOUT_SECONDS;
         handlers[stateName] = async (input) => {
           let wait: PendingWait;
@@ -270,8 +295,15 @@ export class LocalWorkflowEngine implements WorkflowClient {
             await new Promise((r) => setImmediate(r));
             const rawInput = lastEnteredInput.get(stateName);
             const seconds = timeoutPath ? Number(readPath(rawInput, timeoutPath)) : timeoutSeconds;
+            const heartbeat = heartbeatPath ? Number(readPath(rawInput, heartbeatPath)) : heartbeatSeconds;
             const token = `tok_${ulid()}`;
-            wait = { stateName, rawInput, token, ...(seconds ? { deadline: Date.now() + seconds * 1000 } : {}) };
+            wait = {
+              stateName,
+              rawInput,
+              token,
+              ...(seconds ? { deadline: Date.now() + seconds * 1000 } : {}),
+              ...(heartbeat ? { heartbeatSeconds: heartbeat, heartbeatDeadline: Date.now() + heartbeat * 1000 } : {}),
+            };
             record.pendingWait = wait;
             this.save(record);
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
@@ -285,13 +317,27 @@ export class LocalWorkflowEngine implements WorkflowClient {
           }
           try {
             return await new Promise((resolve, reject) => {
-              this.waiters.set(wait.token, { executionArn: record.executionArn, deadline: wait.deadline, resolve, reject });
-              if (wait.deadline !== undefined) {
+              const timeOut = (after: number, error: string, message: string) => {
                 const timer = setTimeout(() => {
-                  if (this.waiters.delete(wait.token)) reject(namedError('States.Timeout', 'Task timed out'));
-                }, Math.max(0, wait.deadline - Date.now()));
+                  if (this.waiters.delete(wait.token)) reject(namedError(error, message));
+                }, Math.max(0, after - Date.now()));
                 timer.unref();
+                return timer;
+              };
+              const waiter: Waiter = { executionArn: record.executionArn, wait, resolve, reject };
+              if (wait.deadline !== undefined) timeOut(wait.deadline, 'States.Timeout', 'Task timed out');
+              if (wait.heartbeatSeconds !== undefined) {
+                // As on AWS, a missed heartbeat is States.HeartbeatTimeout (there, a Catch on States.Timeout also
+                // matches it; the ASL lists both, which this runner needs).
+                let timer = timeOut(wait.heartbeatDeadline!, 'States.HeartbeatTimeout', 'No heartbeat in time');
+                waiter.heartbeat = () => {
+                  clearTimeout(timer);
+                  wait.heartbeatDeadline = Date.now() + wait.heartbeatSeconds! * 1000;
+                  timer = timeOut(wait.heartbeatDeadline, 'States.HeartbeatTimeout', 'No heartbeat in time');
+                  this.save(record);
+                };
               }
+              this.waiters.set(wait.token, waiter);
             });
           } finally {
             if (record.pendingWait?.token === wait.token) delete record.pendingWait;

@@ -74,6 +74,7 @@ export async function startBench(options: BenchOptions = {}): Promise<Bench> {
       },
       sendTaskSuccess: (token, output) => engine.sendTaskSuccess(token, output),
       sendTaskFailure: (token, error, cause) => engine.sendTaskFailure(token, error, cause),
+      sendTaskHeartbeat: (token) => engine.sendTaskHeartbeat(token),
     });
   }
   let meter: CapacityMeter | undefined;

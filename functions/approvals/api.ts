@@ -7,6 +7,7 @@ import { secrets } from '../core/secrets.ts';
 import { TaskClosedError, workflows } from '../core/workflow-client.ts';
 import { effectiveStatus, STATUS_BY_DECISION, verifyLinkToken, type Approval } from './model.ts';
 import { approvalPage, decidedPage, messagePage } from './page.ts';
+import { emailApprover, nextInChain } from './request.ts';
 import { ApprovalListQuerySchema, DecisionSchema, type DecisionInput } from './schema.ts';
 import { consumeApproval, getApproval, listApprovals } from './store.ts';
 
@@ -51,6 +52,16 @@ function approvedAmountOf(approval: Approval, input: DecisionInput): Money | und
   return amount;
 }
 
+/** SendTask* on a task that is over (timed out, cancelled) means the decision came too late. */
+async function closedTaskAsConflict(call: Promise<void>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof TaskClosedError) throw conflict('workflow_closed', 'The workflow had already moved on (timed out or cancelled)');
+    throw error;
+  }
+}
+
 async function decide(approvalId: string, input: DecisionInput) {
   const approval = await checkLink(approvalId, input.t);
   if (!approval.allowedDecisions.includes(input.decision)) {
@@ -64,13 +75,19 @@ async function decide(approvalId: string, input: DecisionInput) {
   }
   const approvedAmount = approvedAmountOf(approval, input);
   const status = STATUS_BY_DECISION[input.decision];
+  const now = new Date();
+  // An approval in a chain is handed on to the next level; the workflow goes on waiting.
+  const handOverTo = input.decision === 'approve' ? nextInChain(approval, approvedAmount, input.comment, now) : undefined;
+  // Restart the waiting task's heartbeat clock before the hand-over: it also proves the workflow still waits.
+  if (handOverTo) await closedTaskAsConflict(workflows.get().sendTaskHeartbeat(approval.taskToken));
   const consumed = await consumeApproval(approval, {
     status,
     decidedBy: approval.approverEmail,
     ...(input.comment ? { comment: input.comment } : {}),
     ...(approvedAmount ? { approvedAmount } : {}),
     ...(input.tier ? { tier: input.tier } : {}),
-    now: new Date(),
+    now,
+    ...(handOverTo ? { handOverTo } : {}),
   });
   if (!consumed) {
     // Lost a race with another click, or the deadline passed between the check and the write.
@@ -78,8 +95,12 @@ async function decide(approvalId: string, input: DecisionInput) {
     if (latest && effectiveStatus(latest) === 'EXPIRED') throw gone('approval_expired', 'This approval link has expired');
     throw conflict('already_decided', 'This approval was already decided');
   }
-  try {
-    await workflows.get().sendTaskSuccess(approval.taskToken, {
+  if (handOverTo) {
+    await emailApprover(handOverTo);
+    return { approval, status, handedOverTo: handOverTo };
+  }
+  await closedTaskAsConflict(
+    workflows.get().sendTaskSuccess(approval.taskToken, {
       approvalId,
       decision: input.decision,
       status,
@@ -87,11 +108,8 @@ async function decide(approvalId: string, input: DecisionInput) {
       comment: input.comment ?? null,
       approvedAmount: approvedAmount ?? null,
       tier: input.tier ?? null,
-    });
-  } catch (error) {
-    if (error instanceof TaskClosedError) throw conflict('workflow_closed', 'The workflow had already moved on (timed out or cancelled)');
-    throw error;
-  }
+    }),
+  );
   return { approval, status };
 }
 
@@ -143,9 +161,10 @@ export const handler = httpApi({
     handle: async (req) => {
       const asHtml = wantsHtml(req.headers);
       try {
-        const { approval, status } = await decide(req.params.approvalId!, req.body as DecisionInput);
-        if (asHtml) return { status: 200, html: decidedPage(approval, status) };
-        return json(200, { approvalId: approval.approvalId, status });
+        const { approval, status, handedOverTo } = await decide(req.params.approvalId!, req.body as DecisionInput);
+        if (asHtml) return { status: 200, html: decidedPage(approval, status, handedOverTo) };
+        const next = handedOverTo ? { next: { approvalId: handedOverTo.approvalId, approverRole: handedOverTo.approverRole } } : {};
+        return json(200, { approvalId: approval.approvalId, status, ...next });
       } catch (error) {
         const reply = asHtml ? htmlError(error) : undefined;
         if (reply) return reply;

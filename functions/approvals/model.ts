@@ -38,6 +38,12 @@ export interface Approval {
   createdAt: string;
   /** ISO time after which the link no longer decides anything. */
   deadline: string;
+  /** Roles still to decide after this approval, in order (an approval chain, see requestApproval). */
+  thenApproverRoles?: string[];
+  /** Seconds each approver of the chain has to decide. */
+  levelTimeoutSeconds?: number;
+  /** The approval this one was handed on from (the previous level of the chain). */
+  previousApprovalId?: string;
   decidedAt?: string;
   decidedBy?: string;
   comment?: string;

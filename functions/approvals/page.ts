@@ -38,6 +38,7 @@ export function messagePage(title: string, message: string, tone: 'ok' | 'bad' =
   return page(title, html`<h1 class="${tone}">${title}</h1><p>${message}</p>`);
 }
 
-export function decidedPage(approval: Approval, status: ApprovalStatus): string {
-  return messagePage('Decision recorded', `${approval.subjectId}: ${status}. You can close this page.`, 'ok');
+export function decidedPage(approval: Approval, status: ApprovalStatus, handedOverTo?: Approval): string {
+  const next = handedOverTo ? ` It now goes to ${handedOverTo.approverEmail} for the next decision.` : '';
+  return messagePage('Decision recorded', `${approval.subjectId}: ${status}.${next} You can close this page.`, 'ok');
 }

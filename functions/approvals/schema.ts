@@ -15,11 +15,20 @@ export const DecisionSchema = z.object({
 });
 export type DecisionInput = z.infer<typeof DecisionSchema>;
 
+const ApproverRoleSchema = z.enum(['channelManager', 'marketingDirector', 'finance', 'escalation']);
+
 export const ApprovalRequestTaskSchema = z.object({
   taskToken: z.string().min(1),
   subjectType: z.enum(['application', 'fund_request', 'claim', 'payout_run']),
   subjectId: z.string().min(1),
-  approverRole: z.enum(['channelManager', 'marketingDirector', 'finance', 'escalation']),
+  approverRole: ApproverRoleSchema,
+  /**
+   * Approvers who decide after this one, in order, within the same waiting task: an approval is
+   * handed on to the next role (same task token, a heartbeat restarts the task's clock) and only the
+   * last approval, or any rejection or change request, resumes the workflow.
+   */
+  thenApproverRoles: z.array(ApproverRoleSchema).max(3).default([]),
+  /** Time each approver has to decide (the workflow's HeartbeatSeconds for the task). */
   timeoutSeconds: z.number().int().positive(),
   allowedDecisions: z.array(z.enum(['approve', 'reject', 'request_changes'])).min(1),
   summary: z.object({

@@ -23,27 +23,29 @@ function fromItem(item: Record<string, unknown>): Approval {
   return rest as unknown as Approval;
 }
 
-export async function createApproval(approval: Approval): Promise<void> {
-  await ddb().send(
-    new TransactWriteCommand({
-      TransactItems: [
-        {
-          Put: {
-            TableName: tableName(),
-            Item: { ...key(approval.approvalId), ...gsi('PENDING', approval), type: 'approval', ...approval },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        auditPut(key(approval.approvalId).pk, {
-          actor: 'workflow',
-          action: 'approval_requested',
-          fromStatus: null,
-          toStatus: 'PENDING',
-          comment: `Sent to ${approval.approverEmail}`,
-        }),
-      ],
+/** The new approval and its audit entry, as transaction items. */
+function approvalPuts(approval: Approval, actor: string) {
+  return [
+    {
+      Put: {
+        TableName: tableName(),
+        Item: { ...key(approval.approvalId), ...gsi('PENDING', approval), type: 'approval', ...approval },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    auditPut(key(approval.approvalId).pk, {
+      at: approval.createdAt,
+      actor,
+      action: 'approval_requested',
+      fromStatus: null,
+      toStatus: 'PENDING',
+      comment: `Sent to ${approval.approverEmail}${approval.previousApprovalId ? ` after ${approval.previousApprovalId} was approved` : ''}`,
     }),
-  );
+  ];
+}
+
+export async function createApproval(approval: Approval): Promise<void> {
+  await ddb().send(new TransactWriteCommand({ TransactItems: approvalPuts(approval, 'workflow') }));
 }
 
 export async function getApproval(approvalId: string): Promise<Approval | undefined> {
@@ -58,11 +60,14 @@ export interface DecisionRecord {
   approvedAmount?: Money;
   tier?: string;
   now: Date;
+  /** The next level of an approval chain, created in the same transaction (see nextInChain). */
+  handOverTo?: Approval;
 }
 
 /**
  * Consumes a pending approval with one conditional write (and its audit entry): it succeeds once,
- * and only before the deadline. Returns false when the approval was no longer pending.
+ * and only before the deadline; a hand-over to the chain's next level commits with it or not at all.
+ * Returns false when the approval was no longer pending.
  */
 export async function consumeApproval(approval: Approval, decision: DecisionRecord): Promise<boolean> {
   const decidedAt = decision.now.toISOString();
@@ -101,6 +106,7 @@ export async function consumeApproval(approval: Approval, decision: DecisionReco
             toStatus: decision.status,
             ...(decision.comment ? { comment: decision.comment } : {}),
           }),
+          ...(decision.handOverTo ? approvalPuts(decision.handOverTo, decision.decidedBy) : []),
         ],
       }),
     );

@@ -1,4 +1,4 @@
-import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { STATE_MACHINES, type StateMachineName } from '../catalog.ts';
 import { port } from './port.ts';
 
@@ -14,6 +14,8 @@ export interface WorkflowClient {
   start(machine: StateMachineName, input: unknown, name?: string): Promise<string>;
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+  /** Restarts the waiting task's heartbeat clock (its HeartbeatSeconds), e.g. when a link is handed on. */
+  sendTaskHeartbeat(taskToken: string): Promise<void>;
 }
 
 const CLOSED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -39,6 +41,7 @@ function sfnWorkflowClient(): WorkflowClient {
       closedTaskAware(() => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }))),
     sendTaskFailure: (taskToken, error, cause) =>
       closedTaskAware(() => sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }))),
+    sendTaskHeartbeat: (taskToken) => closedTaskAware(() => sfn.send(new SendTaskHeartbeatCommand({ taskToken }))),
   };
 }
 

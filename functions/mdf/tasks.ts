@@ -6,7 +6,7 @@ import { blobs } from '../core/blobs.ts';
 import { formatDisplay, money, type Money } from '../core/money.ts';
 import { taskHandler } from '../core/tasks.ts';
 import { sendEmail } from '../notifications/email.ts';
-import { available, claimRoute } from './model.ts';
+import { available, claimRoute, type ClaimRoute } from './model.ts';
 import {
   approveFundRequest,
   getBudget,
@@ -151,7 +151,15 @@ async function claimSummary(claim: ClaimRecord, frq: FundRequestRecord): Promise
 }
 
 /** Every field the ASL's ResultSelector names is always present: AWS fails the state on a missing path. */
-const reviewOutcome = (outcome: string, summary: ApprovalSummary | null = null, comment: string | null = null) => ({ outcome, summary, comment });
+const reviewOutcome = (outcome: string, summary: ApprovalSummary | null = null, comment: string | null = null, thenApprovers: string[] = []) => ({
+  outcome,
+  summary,
+  comment,
+  thenApprovers,
+});
+
+/** After the channel manager (the chain's first approver, see the ASL), who else must approve. */
+const LATER_APPROVERS: Record<ClaimRoute, string[]> = { auto: [], single: [], two_level: ['marketingDirector'] };
 
 /** Starts (or restarts, after a resubmission) a review: files present, then the route by amount and tier. */
 async function claimReview(input: { partnerId: string; claimId: string }) {
@@ -172,7 +180,7 @@ async function claimReview(input: { partnerId: string; claimId: string }) {
   const frq = await loadFundRequest(claim.partnerId, claim.fundRequestId);
   const partner = await getPartner(claim.partnerId);
   const route = claimRoute(claim.amount, partner?.tier ?? 'registered', config());
-  return reviewOutcome(route, await claimSummary(claim, frq));
+  return reviewOutcome(route, await claimSummary(claim, frq), null, LATER_APPROVERS[route]);
 }
 
 async function claimSettle(input: { partnerId: string; claimId: string; decision?: Decision }) {

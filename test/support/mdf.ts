@@ -43,7 +43,7 @@ export async function decide(system: LocalSystem, api: Client, approver: string,
   });
   const res = await api.post(`/approvals/${link.approvalId}/decision`, { t: link.token, ...decision });
   if (res.status !== 200) throw new Error(`decision failed: ${res.status} ${res.text}`);
-  return link;
+  return { ...link, reply: res.body as { approvalId: string; status: string; next?: { approvalId: string; approverRole: string } } };
 }
 
 export { seedDemo };

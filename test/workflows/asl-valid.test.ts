@@ -20,6 +20,8 @@ type State = Record<string, unknown> & {
   Catch?: { ErrorEquals: string[]; Next: string }[];
   TimeoutSeconds?: number;
   TimeoutSecondsPath?: string;
+  HeartbeatSeconds?: number;
+  HeartbeatSecondsPath?: string;
 };
 interface Definition {
   StartAt: string;
@@ -84,12 +86,19 @@ describe('workflow definitions (workflows/*.asl.json)', () => {
       expect(problems).toEqual([]);
     });
 
-    it('every .waitForTaskToken task has a timeout and catches States.Timeout', () => {
+    it('every .waitForTaskToken task has a timeout or heartbeat and catches it', () => {
       const waits = allStates(load(file).States).filter(([, s]) => s.Type === 'Task' && String(s.Resource).endsWith(WAIT_FOR_TOKEN));
-      const problems = waits.flatMap(([name, s]) => [
-        ...(s.TimeoutSeconds !== undefined || s.TimeoutSecondsPath !== undefined ? [] : [`${name}: no TimeoutSeconds or TimeoutSecondsPath`]),
-        ...((s.Catch ?? []).some((c) => c.ErrorEquals.includes('States.Timeout')) ? [] : [`${name}: no Catch for "States.Timeout"`]),
-      ]);
+      const catches = (s: State, error: string) => (s.Catch ?? []).some((c) => c.ErrorEquals.includes(error));
+      const problems = waits.flatMap(([name, s]) => {
+        const timeout = s.TimeoutSeconds !== undefined || s.TimeoutSecondsPath !== undefined;
+        const heartbeat = s.HeartbeatSeconds !== undefined || s.HeartbeatSecondsPath !== undefined;
+        return [
+          ...(timeout || heartbeat ? [] : [`${name}: no TimeoutSeconds(Path) or HeartbeatSeconds(Path)`]),
+          ...(catches(s, 'States.Timeout') ? [] : [`${name}: no Catch for "States.Timeout"`]),
+          // AWS matches a missed heartbeat with States.Timeout too; the local runner needs the exact name.
+          ...(!heartbeat || catches(s, 'States.HeartbeatTimeout') ? [] : [`${name}: no Catch for "States.HeartbeatTimeout"`]),
+        ];
+      });
       expect(problems).toEqual([]);
     });
   });

@@ -140,7 +140,7 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     rows[route] = { transitions: execution.stateTransitions, polls, states: expectedStates.join(' → ') };
   }
 
-  const SINGLE = ['Review', 'Route', 'AskChannelManager', 'AfterChannelManager'];
+  const SINGLE = ['Review', 'Route', 'AskApprovers', 'AfterDecision'];
 
   it('auto-approve: gold partner, 500.00 → APPROVED without a person', async () => {
     const f = await funded('gold', 1_000_000);
@@ -186,13 +186,22 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     const claimId = await submit(f, 1_000_001);
     await eventually(async () => approvalLinkFor(system, CM, claimId));
     expect(approvalLinkFor(system, MD, claimId)).toBeUndefined();
-    await decide(system, api, CM, claimId, { decision: 'approve' });
+    const transitionsBefore = system.engine.list().find((e) => e.name === claimId)!.stateTransitions;
+    const first = await decide(system, api, CM, claimId, { decision: 'approve' });
+    // Handed on inside the same waiting task: no state transition, the execution still waits.
+    expect(first.reply).toMatchObject({ status: 'APPROVED', next: { approverRole: 'marketingDirector' } });
     expect((await getClaim(f, claimId)).status).toBe('IN_REVIEW');
+    const waiting = system.engine.list().find((e) => e.name === claimId)!;
+    expect(waiting).toMatchObject({ status: 'RUNNING', stateTransitions: transitionsBefore, pendingWait: { stateName: 'AskApprovers' } });
+    const mdLink = await eventually(async () => approvalLinkFor(system, MD, claimId));
+    expect(mdLink.approvalId).toBe(first.reply.next!.approvalId);
+    const mdPage = await api.get(`/approvals/${mdLink.approvalId}?t=${encodeURIComponent(mdLink.token)}`);
+    expect(mdPage.text).toContain(`Approved by ${CM}`);
     await decide(system, api, MD, claimId, { decision: 'approve', comment: 'Fine' });
     const claim = await claimWithStatus(f, claimId, 'APPROVED');
     expect(claim.approvedAmount).toEqual(usd(1_000_001));
     expect(claim.history.at(-1)).toMatchObject({ actor: MD, comment: 'Fine' });
-    record('two-level (gold, 10,000.01)', await finished(claimId), [...SINGLE, 'AskMarketingDirector', 'AfterMarketingDirector', 'Settle']);
+    record('two-level (gold, 10,000.01)', await finished(claimId), [...SINGLE, 'Settle']);
     expect(approvalMailsFor(CM, claimId)).toHaveLength(1);
     expect(approvalMailsFor(MD, claimId)).toHaveLength(1);
     await expectFigures(f, 1_000_001);
@@ -205,7 +214,7 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     await decide(system, api, MD, claimId, { decision: 'reject', comment: 'Over the event budget' });
     const claim = await claimWithStatus(f, claimId, 'REJECTED');
     expect(claim.history.at(-1)).toMatchObject({ actor: MD, comment: 'Over the event budget' });
-    record('two-level, director rejects', await finished(claimId), [...SINGLE, 'AskMarketingDirector', 'AfterMarketingDirector', 'Reject']);
+    record('two-level, director rejects', await finished(claimId), [...SINGLE, 'Reject']);
     await expectFigures(f, 0);
   });
 
@@ -232,7 +241,7 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     await decide(system, api, MD, claimId, { decision: 'approve' });
     const claim = await claimWithStatus(f, claimId, 'APPROVED');
     expect(claim.approvedAmount).toEqual(usd(1_500_000));
-    record('partial (two-level)', await finished(claimId), [...SINGLE, 'AskMarketingDirector', 'AfterMarketingDirector', 'Settle']);
+    record('partial (two-level)', await finished(claimId), [...SINGLE, 'Settle']);
     await expectFigures(f, 1_500_000);
   });
 
@@ -276,11 +285,28 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     const claimId = await submit(f, 200_000);
     const link = await eventually(async () => approvalLinkFor(system, CM, claimId));
     const execution = await finished(claimId, (APPROVAL_TIMEOUT_SECONDS + 20) * 1000);
-    record('approver timeout', execution, ['Review', 'Route', 'AskChannelManager', 'RejectNotDecided']);
+    record('approver timeout', execution, ['Review', 'Route', 'AskApprovers', 'RejectNotDecided']);
     const claim = await claimWithStatus(f, claimId, 'REJECTED');
     expect(claim.history.at(-1).comment).toMatch(/no decision/i);
     expect((await api.post(`/approvals/${link.approvalId}/decision`, { t: link.token, decision: 'approve' })).status).toBe(410);
     expect((await getClaim(f, claimId)).status).toBe('REJECTED');
+    await expectFigures(f, 0);
+  });
+
+  it('two-level: the director has the full time after the hand-over (heartbeat), then the claim is REJECTED', async () => {
+    const f = await funded('gold', 2_000_000);
+    const claimId = await submit(f, 1_200_000);
+    await eventually(async () => approvalLinkFor(system, CM, claimId));
+    // The channel manager takes most of their time; the task's clock restarts at the hand-over.
+    await new Promise((r) => setTimeout(r, (APPROVAL_TIMEOUT_SECONDS - 8) * 1000));
+    await decide(system, api, CM, claimId, { decision: 'approve' });
+    const handedOverAt = Date.now();
+    const mdLink = await eventually(async () => approvalLinkFor(system, MD, claimId));
+    const execution = await finished(claimId, (2 * APPROVAL_TIMEOUT_SECONDS + 20) * 1000);
+    expect(Date.parse(execution.stoppedAt!) - handedOverAt).toBeGreaterThanOrEqual((APPROVAL_TIMEOUT_SECONDS - 1) * 1000);
+    record('two-level, director timeout', execution, ['Review', 'Route', 'AskApprovers', 'RejectNotDecided']);
+    expect((await getClaim(f, claimId)).status).toBe('REJECTED');
+    expect((await api.post(`/approvals/${mdLink.approvalId}/decision`, { t: mdLink.token, decision: 'approve' })).status).toBe(410);
     await expectFigures(f, 0);
   });
 
