@@ -81,6 +81,13 @@ export class CapacityMeter {
   private readonly pending = new Set<Promise<void>>();
   private readonly side: DynamoDBDocumentClient;
 
+  /**
+   * Off: calls and latencies are still counted, but no item is read back to size it. The request
+   * overhead part turns it off, so that the meter's own reads do not load DynamoDB Local while
+   * latencies are measured.
+   */
+  sizeLookups = true;
+
   constructor(endpoint: string) {
     this.side = DynamoDBDocumentClient.from(localDynamoClient(endpoint));
   }
@@ -143,6 +150,7 @@ export class CapacityMeter {
 
   /** Adds units computed once the item's current size is known (read on the side client). */
   private computeLater(op: string, table: string, key: Item, before: Item | undefined, multiplier: number) {
+    if (!this.sizeLookups) return;
     const id = this.keyOf(table, key);
     const earlier = this.known.get(id);
     const keyOnly = { [TABLE_DEFINITION.partitionKey]: key[TABLE_DEFINITION.partitionKey], [TABLE_DEFINITION.sortKey]: key[TABLE_DEFINITION.sortKey] };
