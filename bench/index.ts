@@ -137,7 +137,7 @@ async function main(): Promise<number> {
   const ran = outcomes.flatMap((o) => o.result?.targets.map((t) => ({ ...t, name: `${o.part}: ${t.name}` })) ?? []);
   console.log(`\n${targetsTable(ran)}`);
   const notes = outcomes.flatMap((o) => o.result?.notes.map((n) => `${o.part}: ${n}`) ?? []);
-  if (notes.length) console.log(`\nWhy targets were missed:\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  if (notes.length) console.log(`\nNotes (why a target was missed; what a reported figure stands for):\n${notes.map((n) => `- ${n}`).join('\n')}`);
   console.log(`\nWrote ${RESULTS}`);
   return outcomes.some((o) => o.crashed) ? 1 : 0;
 }

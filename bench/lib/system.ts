@@ -154,16 +154,21 @@ export async function startBench(options: BenchOptions = {}): Promise<Bench> {
  */
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 function httpRequest(url: string, options: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
+  return new Promise<{ status: number; text: string; location?: string }>((resolve, reject) => {
     const req = request(url, { method: options.method, headers: options.headers, agent: keepAlive }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(res.headers.location ? { location: res.headers.location } : {}) }));
       res.on('error', reject);
     });
     req.on('error', reject);
     req.end(options.body);
-  });
+  }).then((res) =>
+    // Like fetch: a GET follows a redirect (exports answer 302 to a short-lived file URL).
+    options.method === 'GET' && res.status >= 301 && res.status <= 308 && res.location
+      ? httpRequest(new URL(res.location, url).href, { method: 'GET', headers: {} })
+      : res,
+  );
 }
 
 export function expectStatus(reply: Reply, wanted: number, what: string): Reply {
