@@ -48,7 +48,13 @@ export class PrmStack extends Stack {
 
     const deployed = deployableStateMachines();
     const environment = {
-      PRM_CONFIG: this.toJsonString({ ...prmConfigContext(this), baseUrl: api.url, emailFrom: notifications.fromAddress }),
+      PRM_CONFIG: this.toJsonString({
+        // A sale may still be landing up to the sales API's timeout after it was stamped (config.ts).
+        salesSettleSeconds: (FUNCTIONS.incentivesApi.timeoutSeconds ?? 10) + 30,
+        ...prmConfigContext(this),
+        baseUrl: api.url,
+        emailFrom: notifications.fromAddress,
+      }),
     };
     const grants: Record<Grant, (fn: PrmFunction) => unknown> = {
       table: (fn) => fn.bindTable(data.table),

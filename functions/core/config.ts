@@ -34,6 +34,13 @@ export interface PrmConfig {
     uploadPollSeconds: number;
   };
   idempotencyTtlSeconds: number;
+  /**
+   * A payout run takes the sales posted up to this many seconds before it started; later ones are
+   * late and go to the next run. Deployed, a sale stamped just before the start may still be in
+   * flight for up to the sales API's timeout (lib/ sets it above that); locally a sale is written
+   * before its POST answers, so 0.
+   */
+  salesSettleSeconds: number;
 }
 
 export const DEFAULT_CONFIG: PrmConfig = {
@@ -64,6 +71,7 @@ export const DEFAULT_CONFIG: PrmConfig = {
     uploadPollSeconds: 60,
   },
   idempotencyTtlSeconds: 24 * 3600,
+  salesSettleSeconds: 0,
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };

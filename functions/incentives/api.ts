@@ -7,8 +7,7 @@ import { httpApi, json } from '../core/http.ts';
 import { newId } from '../core/ids.ts';
 import { add, negate, zero, type Money } from '../core/money.ts';
 import type { Tier } from '../core/config.ts';
-import { ensureExport } from './exports.ts';
-import { accrualLines, currencyMismatches, derivedId, type Line, type Program } from './model.ts';
+import { accrualDifference, accrualLines, currencyMismatches, derivedId, type Line, type Program } from './model.ts';
 import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema, type ProgramInput, type SaleInput } from './schema.ts';
 import {
   confirmPayment,
@@ -16,6 +15,7 @@ import {
   getPayment,
   getRun,
   getRunForPeriod,
+  salesCutoffOf,
   getSale,
   listPrograms,
   partnerPartition,
@@ -27,33 +27,47 @@ import {
   transitionRun,
   type SaleRecord,
 } from './store.ts';
-import { startRun } from './tasks.ts';
 
 const EXPORT_LINK_SECONDS = 300;
 const INCLUDED_RUN = new Set(['CALCULATING', 'AWAITING_APPROVAL', 'APPROVED', 'PAID']);
 
 /**
- * The clawback for a reversed sale that a run already included: the negative of its rebate and
- * SPIFF lines, and for volume tiers the difference the sale made to the period's accrual.
+ * The clawback for a reversed sale that a run already accrued: the difference its removal makes to
+ * its period's accrual, over the period's sales that runs accrued (those posted before the period's
+ * run cut off sales, and late ones another run took). For rebates and SPIFFs that is the negative
+ * of its own lines; for volume tiers the change in the period's tier accrual.
  */
-async function clawbackLines(sale: SaleRecord, runCreatedAt: string, tier: Tier): Promise<Line[]> {
+async function clawbackLines(sale: SaleRecord, periodCutoff: string, tier: Tier): Promise<Line[]> {
   const programs = await listPrograms();
   const period = sale.closedOn.slice(0, 7);
-  const periodSales = (await partnerPartition(sale.partnerId))
-    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn).startsWith(period) && String(i.createdAt) < runCreatedAt)
+  const accrued = (await partnerPartition(sale.partnerId))
+    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn).startsWith(period) && (String(i.createdAt) < periodCutoff || i.payoutRunId !== undefined))
     .map((i) => strip<SaleRecord>(i)!);
-  const before = accrualLines(programs, tier, sale.partnerId, period, periodSales);
-  const after = accrualLines(programs, tier, sale.partnerId, period, periodSales.filter((s) => s.dealId !== sale.dealId));
-  const total = (lines: Line[], sourceId: string) => lines.filter((l) => l.sourceId === sourceId).reduce<Money | undefined>((sum, l) => (sum ? add(sum, l.amount) : l.amount), undefined);
-  const out: Line[] = [];
-  for (const sourceId of new Set(before.map((l) => l.sourceId))) {
-    const was = total(before, sourceId)!;
-    const now = total(after, sourceId) ?? zero(was.currency);
-    const diff = add(negate(was), now);
-    const template = before.find((l) => l.sourceId === sourceId)!;
-    if (diff.amount !== 0) out.push({ sourceType: 'clawback', sourceId, description: `Reversal of deal ${sale.dealId}: ${template.description}`, amount: diff });
+  const before = accrualLines(programs, tier, sale.partnerId, period, accrued);
+  const after = accrualLines(programs, tier, sale.partnerId, period, accrued.filter((s) => s.dealId !== sale.dealId));
+  return accrualDifference(before, after).map(({ template, difference }) => ({
+    sourceType: 'clawback',
+    sourceId: template.sourceId,
+    description: `Reversal of deal ${sale.dealId}: ${template.description}`,
+    amount: difference,
+  }));
+}
+
+/** What reversing the sale claws back, and from which run; refused while its run is mid-way through its partner. */
+async function reversalOf(sale: SaleRecord, tier: Tier): Promise<{ clawback?: { compensatesRunId: string; lines: Line[] }; untaken: boolean }> {
+  const periodRun = await getRunForPeriod(sale.closedOn.slice(0, 7));
+  const onTime = periodRun !== undefined && sale.createdAt < salesCutoffOf(periodRun) && sale.payoutRunId === undefined;
+  // A late sale is accrued by the run that took it; an on-time one by its period's run.
+  const accruing = sale.payoutRunId ? await getRun(sale.payoutRunId) : onTime ? periodRun : undefined;
+  if (!accruing || !INCLUDED_RUN.has(accruing.status)) return { untaken: !onTime };
+  if (accruing.status === 'CALCULATING' && !(await pageDone(accruing.runId, sale))) {
+    // On time: the page has not reached the partner, so it will skip the reversed sale. Late and
+    // taken: the page took it and is about to write its payment; reversing now would lose track.
+    if (onTime) return { untaken: false };
+    throw conflict('run_calculating', `Payout run ${accruing.runId} is calculating this partner's payment; reverse the sale once it is done`);
   }
-  return out;
+  const lines = await clawbackLines(sale, salesCutoffOf(periodRun!), tier);
+  return { ...(lines.length ? { clawback: { compensatesRunId: accruing.runId, lines } } : {}), untaken: false };
 }
 
 /** While a run calculates, a sale was included only if its partner's page already wrote a payment with it. */
@@ -94,7 +108,12 @@ export const handler = httpApi({
       const notAccrued = sales
         .filter((s) => accepted.has(s.dealId))
         .flatMap((s) => currencyMismatches(programs, partner.tier, s).map((m) => ({ dealId: s.dealId, ...m, reason: `sale in ${s.revenue.currency}, program in ${m.programCurrency}: not accrued` })));
-      return json(202, { accepted: result.accepted.length, duplicates: result.duplicates.length, duplicateDealIds: result.duplicates, notAccrued });
+      // Sales of a period whose run already started are late: the next run after it pays them.
+      const periods = [...new Set(sales.filter((s) => accepted.has(s.dealId)).map((s) => s.closedOn.slice(0, 7)))];
+      const runs = await Promise.all(periods.map((p) => getRunForPeriod(p)));
+      const started = new Set(periods.filter((_, i) => runs[i] && INCLUDED_RUN.has(runs[i].status)));
+      const lateDealIds = sales.filter((s) => accepted.has(s.dealId) && started.has(s.closedOn.slice(0, 7))).map((s) => s.dealId);
+      return json(202, { accepted: result.accepted.length, duplicates: result.duplicates.length, duplicateDealIds: result.duplicates, notAccrued, lateDealIds });
     },
   },
   'DELETE /partners/{partnerId}/sales/{dealId}': {
@@ -105,12 +124,15 @@ export const handler = httpApi({
       const sale = await getSale(partnerId, req.params.dealId!);
       if (!sale) throw notFound('Sale');
       if (sale.status === 'REVERSED') throw conflict('sale_already_reversed', `Deal ${sale.dealId} was already reversed`);
-      const run = await getRunForPeriod(sale.closedOn.slice(0, 7));
-      const included = run && INCLUDED_RUN.has(run.status) && sale.createdAt < run.createdAt && (run.status !== 'CALCULATING' || (await pageDone(run.runId, sale)));
       const partner = await getPartner(partnerId);
-      const lines = included && partner ? await clawbackLines(sale, run.createdAt, partner.tier) : [];
-      const ok = await reverseSale(sale, actorOf(caller), lines.length ? { compensatesRunId: run!.runId, lines } : undefined);
-      if (!ok) throw conflict('sale_already_reversed', `Deal ${sale.dealId} was already reversed`);
+      if (!partner) throw notFound('Partner');
+      const { clawback, untaken } = await reversalOf(sale, partner.tier);
+      if (!(await reverseSale(sale, actorOf(caller), clawback, untaken))) {
+        const latest = await getSale(partnerId, sale.dealId);
+        if (latest?.status === 'REVERSED') throw conflict('sale_already_reversed', `Deal ${sale.dealId} was already reversed`);
+        throw conflict('sale_taken_by_run', `A payout run took deal ${sale.dealId} just now; try again`);
+      }
+      const lines = clawback?.lines ?? [];
       return json(200, { dealId: sale.dealId, status: 'REVERSED', clawback: lines.map((l) => ({ sourceId: l.sourceId, amount: l.amount })) });
     },
   },
@@ -121,6 +143,9 @@ export const handler = httpApi({
     handle: async (req) => {
       const { period } = req.body as { period: string };
       if (period > new Date().toISOString().slice(0, 7)) throw badRequest('future_period', 'A payout run can only cover the current or a past month');
+      // Imported here, not at the top: tasks.ts brings the Step Functions client, and only this route
+      // needs it (likewise exports.ts and its CSV writer in exportReply); init skips both.
+      const { startRun } = await import('./tasks.ts');
       const started = await startRun(period, actorOf(req.caller));
       if (!started.ok) throw conflict('payout_run_exists', `A payout run for ${period} already exists`);
       return json(202, { runId: started.runId, status: 'CALCULATING' });
@@ -187,6 +212,7 @@ async function exportReply(runId: string, kind: 'export' | 'lines') {
   const run = await getRun(runId);
   if (!run) throw notFound('Payout run');
   if (run.status !== 'APPROVED' && run.status !== 'PAID') throw conflict('run_not_approved', `Run ${run.runId} is ${run.status}; exports open once it is APPROVED`);
+  const { ensureExport } = await import('./exports.ts');
   const key = await ensureExport(run, kind);
   const url = await blobs.get().presignGet(key, EXPORT_LINK_SECONDS);
   return { status: 302, headers: { location: url } };

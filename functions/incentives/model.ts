@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Tier } from '../core/config.ts';
-import { add, applyBasisPoints, multiply, zero, type Money } from '../core/money.ts';
+import { add, applyBasisPoints, multiply, negate, zero, type Money } from '../core/money.ts';
 
 /**
  * Incentive accrual rules. Rounding, documented once: every line is rounded on its own, half away
@@ -96,6 +96,50 @@ export function accrualLines(programs: Program[], tier: Tier, partnerId: string,
     }
   }
   return lines;
+}
+
+/**
+ * What changing a period's sales changes in its accrual: per source, after − before (zero
+ * differences left out). `before` and `after` are accrualLines of the same partner and period.
+ */
+export function accrualDifference(before: Line[], after: Line[]): { template: Line; difference: Money }[] {
+  const totals = (lines: Line[]) => {
+    const out = new Map<string, { template: Line; total: Money }>();
+    for (const l of lines) {
+      const entry = out.get(l.sourceId);
+      out.set(l.sourceId, entry ? { template: entry.template, total: add(entry.total, l.amount) } : { template: l, total: l.amount });
+    }
+    return out;
+  };
+  const was = totals(before);
+  const now = totals(after);
+  const out: { template: Line; difference: Money }[] = [];
+  for (const sourceId of new Set([...was.keys(), ...now.keys()])) {
+    const a = was.get(sourceId);
+    const b = now.get(sourceId);
+    const currency = (a ?? b)!.total.currency;
+    const difference = add(b?.total ?? zero(currency), negate(a?.total ?? zero(currency)));
+    if (difference.amount !== 0) out.push({ template: (b ?? a)!.template, difference });
+  }
+  return out;
+}
+
+/**
+ * A sale posted after its period's payout run started is "late": the next run accrues it, as the
+ * difference it makes on top of what the period has accrued already (`accrued`: its sales that a
+ * run took). Rebates and SPIFFs are the late sales' own lines; a volume tier is the change in the
+ * period's accrual (a late sale may lift the whole period into a higher tier). The volume-tier line
+ * gets its own source id so it never collides with an on-time line for the same period.
+ */
+export function lateSaleLines(programs: Program[], tier: Tier, partnerId: string, period: string, accrued: Sale[], late: Sale[]): Line[] {
+  const before = accrualLines(programs, tier, partnerId, period, accrued);
+  const after = accrualLines(programs, tier, partnerId, period, [...accrued, ...late]);
+  return accrualDifference(before, after).map(({ template, difference }) => ({
+    sourceType: template.sourceType,
+    sourceId: template.sourceType === 'volume_tier' ? `${template.sourceId}:late` : template.sourceId,
+    description: `Late for ${period}: ${template.description}`,
+    amount: difference,
+  }));
 }
 
 /** Lines netted per currency; currencies are never added together. */

@@ -16,8 +16,8 @@ import type { Line, PaymentStatus, Program, Sale } from './model.ts';
  * - payout run:          pk = RUN#<runId>, sk = META               history pk = RUN#<runId>, sk HIST#
  * - one run per period:  pk = RUNPERIOD#<YYYY-MM>, sk = LOCK (runId; a REJECTED run's lock may be taken over)
  * - payment (+ lines):   pk = RUN#<runId>, sk = PAY#<paymentId>   (the export reads them in key order)
- * A source (claim, clawback, carried balance) joins a run by a conditional `payoutRunId` write, so it
- * can be in one live run only; sales belong to their period's single run.
+ * A source (claim, clawback, carried balance, late sale) joins a run by a conditional `payoutRunId`
+ * write, so it can be in one live run only; on-time sales belong to their period's single run.
  */
 export type RunStatus = 'CALCULATING' | 'AWAITING_APPROVAL' | 'APPROVED' | 'REJECTED' | 'PAID' | 'FAILED';
 
@@ -27,6 +27,8 @@ export interface RunRecord {
   status: RunStatus;
   createdAt: string;
   createdBy: string;
+  /** The run takes the sales posted before this instant (see config salesSettleSeconds); absent: createdAt. */
+  salesCutoff?: string;
   totals?: { currency: string; amount: number; payments: number }[];
   heldCount?: number;
   pendingPayments?: number;
@@ -36,6 +38,8 @@ export interface StoredLine extends Line {
   lineId: string;
   /** For mdf_claim lines: the budget quarter the claim's money sits in. */
   budgetPeriod?: string;
+  /** For lines accruing late sales: the deals, released again if the run is rejected. */
+  lateDealIds?: string[];
 }
 
 export interface PaymentRecord {
@@ -58,6 +62,8 @@ export interface SaleRecord extends Sale {
   partnerId: string;
   status: 'ACTIVE' | 'REVERSED';
   createdAt: string;
+  /** For a late sale (posted after its period's run cut off sales): the run that accrued it (see joinRun). */
+  payoutRunId?: string;
 }
 
 export const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'META' });
@@ -120,8 +126,11 @@ export async function putSales(partnerId: string, sales: Sale[], now: string): P
 
 export const getSale = (partnerId: string, dealId: string) => get<SaleRecord>(saleKey(partnerId, dealId));
 
-/** Reverses a sale; when it was already paid, the clawback lines go in the same transaction. */
-export async function reverseSale(sale: SaleRecord, actor: string, clawback?: { compensatesRunId: string; lines: Line[] }): Promise<boolean> {
+/**
+ * Reverses a sale; when it was already paid, the clawback lines go in the same transaction. With
+ * `untaken`, only while no run has taken it (for late sales: a run's joinRun and this race safely).
+ */
+export async function reverseSale(sale: SaleRecord, actor: string, clawback?: { compensatesRunId: string; lines: Line[] }, untaken = false): Promise<boolean> {
   const now = new Date().toISOString();
   return transactUnlessRefused([
     {
@@ -129,7 +138,7 @@ export async function reverseSale(sale: SaleRecord, actor: string, clawback?: { 
         TableName: tableName(),
         Key: saleKey(sale.partnerId, sale.dealId),
         UpdateExpression: 'SET #s = :rev, reversedAt = :now',
-        ConditionExpression: '#s = :active',
+        ConditionExpression: untaken ? '#s = :active AND attribute_not_exists(payoutRunId)' : '#s = :active',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':rev': 'REVERSED', ':active': 'ACTIVE', ':now': now },
       },
@@ -152,6 +161,8 @@ export async function reverseSale(sale: SaleRecord, actor: string, clawback?: { 
 // ---------- runs ----------
 
 export const getRun = (runId: string) => get<RunRecord>(runKey(runId));
+/** Sales posted before this instant are the run's period's own ("on time"); later ones are late. */
+export const salesCutoffOf = (run: Pick<RunRecord, 'salesCutoff' | 'createdAt'>) => run.salesCutoff ?? run.createdAt;
 export const getRunForPeriod = async (period: string) => {
   const lock = await get<{ runId: string }>(periodLockKey(period));
   return lock ? getRun(lock.runId) : undefined;
@@ -223,16 +234,21 @@ export async function partnerPartition(partnerId: string): Promise<Record<string
   return queryAll({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PTR#${partnerId}` } });
 }
 
-/** Takes a source for a run: succeeds once per run, and never for a second live run. */
+/**
+ * Takes a source for a run: succeeds once per run, and never for a second live run. A sale is
+ * taken only while ACTIVE (a reversal and a run race safely, see reverseSale).
+ */
 export async function joinRun(key: { pk: string; sk: string }, runId: string): Promise<boolean> {
+  const isSale = key.sk.startsWith('SALE#');
   try {
     await ddb().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: key,
         UpdateExpression: 'SET payoutRunId = :run',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(payoutRunId) OR payoutRunId = :run)',
-        ExpressionAttributeValues: { ':run': runId },
+        ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(payoutRunId) OR payoutRunId = :run)${isSale ? ' AND #s = :active' : ''}`,
+        ...(isSale ? { ExpressionAttributeNames: { '#s': 'status' } } : {}),
+        ExpressionAttributeValues: { ':run': runId, ...(isSale ? { ':active': 'ACTIVE' } : {}) },
       }),
     );
     return true;

@@ -8,10 +8,11 @@ import { workflows } from '../core/workflow-client.ts';
 import type { Tier } from '../core/config.ts';
 import { sendEmail } from '../notifications/email.ts';
 import { ensureExport } from './exports.ts';
-import { accrualLines, derivedId, netByCurrency, paymentStatusFor, periodBounds, previousMonth, type Line, type Program } from './model.ts';
+import { accrualLines, derivedId, lateSaleLines, netByCurrency, paymentStatusFor, periodBounds, previousMonth, type Line, type Program } from './model.ts';
 import {
   createRun,
   getRun,
+  getRunForPeriod,
   joinRun,
   leaveRun,
   listPrograms,
@@ -19,6 +20,7 @@ import {
   partnerPartition,
   putPayment,
   runPayments,
+  salesCutoffOf,
   strip,
   transitionRun,
   type RunRecord,
@@ -32,7 +34,9 @@ const PARTNER_CONCURRENCY = 8;
 /** Starts a payout run (used by POST /payout-runs and by the monthly schedule). */
 export async function startRun(period: string, actor: string): Promise<{ ok: true; runId: string } | { ok: false }> {
   const runId = newId('payoutRun');
-  const created = await createRun({ runId, period, status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: actor });
+  const now = Date.now();
+  const salesCutoff = new Date(now - config().salesSettleSeconds * 1000).toISOString();
+  const created = await createRun({ runId, period, status: 'CALCULATING', createdAt: new Date(now).toISOString(), createdBy: actor, salesCutoff });
   if (created === 'exists') return { ok: false };
   await workflows.get().start('payout-run', { runId, period, timeouts: { approvalSeconds: config().approvalTimeoutSeconds } }, runId);
   return { ok: true, runId };
@@ -52,18 +56,63 @@ async function prepareRun(input: { runId: string }) {
   return { runId: input.runId, pages };
 }
 
-async function runStatusCache() {
-  const cache = new Map<string, string | undefined>();
-  return async (runId: string) => {
-    if (!cache.has(runId)) cache.set(runId, (await getRun(runId))?.status);
-    return cache.get(runId);
+/** Per page: the status of runs by id, and the live run of each period (few distinct ones). */
+async function runLookups() {
+  const statuses = new Map<string, Promise<string | undefined>>();
+  const byPeriod = new Map<string, Promise<RunRecord | undefined>>();
+  return {
+    status: (runId: string) => {
+      if (!statuses.has(runId)) statuses.set(runId, getRun(runId).then((r) => r?.status));
+      return statuses.get(runId)!;
+    },
+    forPeriod: (period: string) => {
+      if (!byPeriod.has(period)) byPeriod.set(period, getRunForPeriod(period));
+      return byPeriod.get(period)!;
+    },
   };
 }
+type RunLookups = Awaited<ReturnType<typeof runLookups>>;
 
 const SETTLED_RUN = new Set(['APPROVED', 'PAID']);
 
+const isSale = (i: Record<string, unknown>) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE';
+
+/**
+ * Late sales this run accrues: ACTIVE sales of earlier periods posted after their period's run cut
+ * off sales, once that run is settled (APPROVED or PAID: never rejected any more), posted before
+ * this run's own cut-off, and not taken by another run. Each is taken with a conditional write; the
+ * lines are the difference the taken ones make to their period's accrual (lateSaleLines).
+ */
+async function lateSaleLinesFor(run: RunRecord, partnerId: string, tier: Tier, items: Record<string, unknown>[], programs: Program[], runs: RunLookups): Promise<StoredLine[]> {
+  const { start } = periodBounds(run.period);
+  const cutoff = salesCutoffOf(run);
+  const byPeriod = new Map<string, Record<string, unknown>[]>();
+  for (const i of items) {
+    if (!isSale(i) || String(i.closedOn) >= start || String(i.createdAt) >= cutoff) continue;
+    const period = String(i.closedOn).slice(0, 7);
+    byPeriod.set(period, [...(byPeriod.get(period) ?? []), i]);
+  }
+  const out: StoredLine[] = [];
+  for (const [period, sales] of byPeriod) {
+    const periodRun = await runs.forPeriod(period);
+    if (!periodRun || !SETTLED_RUN.has(periodRun.status)) continue;
+    const periodCutoff = salesCutoffOf(periodRun);
+    const onTime = sales.filter((i) => String(i.createdAt) < periodCutoff);
+    const takenElsewhere = sales.filter((i) => String(i.createdAt) >= periodCutoff && i.payoutRunId !== undefined && i.payoutRunId !== run.runId);
+    const candidates = sales.filter((i) => String(i.createdAt) >= periodCutoff && (i.payoutRunId === undefined || i.payoutRunId === run.runId));
+    const taken: Record<string, unknown>[] = [];
+    for (const i of candidates) if (await joinRun({ pk: i.pk as string, sk: i.sk as string }, run.runId)) taken.push(i);
+    if (!taken.length) continue;
+    const sale = (i: Record<string, unknown>) => strip<SaleRecord>(i)!;
+    const lines = lateSaleLines(programs, tier, partnerId, period, [...onTime, ...takenElsewhere].map(sale), taken.map(sale));
+    const lateDealIds = taken.map((i) => String(i.dealId));
+    for (const l of lines) out.push({ lineId: derivedId('lin', run.runId, partnerId, l.sourceType, l.sourceId), ...l, lateDealIds });
+  }
+  return out;
+}
+
 /** One partner's share of a run: gather, take the sources for this run, net per currency, write payments. */
-async function processPartner(run: RunRecord, partnerId: string, programs: Program[], runStatus: (id: string) => Promise<string | undefined>) {
+async function processPartner(run: RunRecord, partnerId: string, programs: Program[], runs: RunLookups) {
   const items = await partnerPartition(partnerId);
   const profile = items.find((i) => i.sk === 'META');
   if (!profile) return;
@@ -79,17 +128,20 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
     if (!(await joinRun({ pk: claim.pk as string, sk: claim.sk as string }, run.runId))) continue;
     lines.push(line({ sourceType: 'mdf_claim', sourceId: claim.claimId as string, description: `MDF claim, invoice ${String(claim.invoiceNumber)}`, amount: claim.approvedAmount as Money }, { budgetPeriod: claim.period as string }));
   }
+  // The period's own sales: posted before the run's cut-off (never taken by a run: only late ones are).
+  const cutoff = salesCutoffOf(run);
   const sales = items
-    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn) >= start && String(i.closedOn) <= end && String(i.createdAt) < run.createdAt)
+    .filter((i) => isSale(i) && String(i.closedOn) >= start && String(i.closedOn) <= end && String(i.createdAt) < cutoff && i.payoutRunId === undefined)
     .map((i) => strip<SaleRecord>(i)!);
   lines.push(...accrualLines(programs, tier, partnerId, run.period, sales).map((l) => line(l)));
+  lines.push(...(await lateSaleLinesFor(run, partnerId, tier, items, programs, runs)));
   for (const clawback of items.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i) && beforeRun(i.createdAt))) {
-    if (!SETTLED_RUN.has((await runStatus(clawback.compensatesRunId as string)) ?? '')) continue;
+    if (!SETTLED_RUN.has((await runs.status(clawback.compensatesRunId as string)) ?? '')) continue;
     if (!(await joinRun({ pk: clawback.pk as string, sk: clawback.sk as string }, run.runId))) continue;
     for (const l of clawback.lines as Line[]) lines.push(line({ ...l, sourceType: 'clawback', sourceId: `${l.sourceId}:${String(clawback.dealId)}` }));
   }
   for (const carry of items.filter((i) => String(i.sk).startsWith('CARRY#') && i.fromRunId !== run.runId && mine(i) && beforeRun(i.createdAt))) {
-    if (!SETTLED_RUN.has((await runStatus(carry.fromRunId as string)) ?? '')) continue;
+    if (!SETTLED_RUN.has((await runs.status(carry.fromRunId as string)) ?? '')) continue;
     if (!(await joinRun({ pk: carry.pk as string, sk: carry.sk as string }, run.runId))) continue;
     lines.push(line({ sourceType: 'carry_forward', sourceId: `${String(carry.fromRunId)}:${(carry.amount as Money).currency}`, description: `Balance carried from run ${String(carry.fromRunId)}`, amount: carry.amount as Money }));
   }
@@ -125,9 +177,9 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
 async function processPage(input: { runId: string; page: { index: number; after: string | null } }) {
   const run = await getRun(input.runId);
   if (!run || run.status !== 'CALCULATING') return { skipped: true };
-  const [{ partnerIds }, programs, runStatus] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms(), runStatusCache()]);
+  const [{ partnerIds }, programs, runs] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms(), runLookups()]);
   for (let i = 0; i < partnerIds.length; i += PARTNER_CONCURRENCY) {
-    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runStatus)));
+    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runs)));
   }
   return { partners: partnerIds.length };
 }
@@ -169,6 +221,7 @@ async function releaseSources(runId: string) {
     for (const l of payment.lines) {
       if (l.sourceType === 'mdf_claim') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLM#${l.sourceId}` }, runId);
       if (l.sourceType === 'clawback') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLAWBACK#${l.sourceId.split(':').pop()}` }, runId);
+      for (const dealId of l.lateDealIds ?? []) await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `SALE#${dealId}` }, runId);
       if (l.sourceType === 'carry_forward') {
         const [fromRunId, currency] = l.sourceId.split(':');
         await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CARRY#${fromRunId}#${currency}` }, runId);

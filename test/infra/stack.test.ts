@@ -140,7 +140,11 @@ describe('functions', () => {
     const envFor: Record<string, string> = { table: 'TABLE_NAME', bucket: 'BUCKET_NAME', linkSecret: 'LINK_SECRET_ARN', events: 'EVENT_BUS_NAME' };
     for (const [name, spec] of specs) {
       const env = fns[logicalId(stack.functions.get(name)!)]!.Properties.Environment.Variables as Record<string, unknown>;
-      expect(JSON.stringify(stack.resolve(env.PRM_CONFIG)), name).toContain('baseUrl');
+      const prmConfig = JSON.stringify(stack.resolve(env.PRM_CONFIG));
+      expect(prmConfig, name).toContain('baseUrl');
+      // A payout run leaves sales posted in the last seconds to the next run: longer than a sales request can take.
+      const settle = Number(/\\"salesSettleSeconds\\":(\d+)/.exec(prmConfig)?.[1]);
+      expect(settle, name).toBeGreaterThan(FUNCTIONS.incentivesApi.timeoutSeconds);
       for (const grant of spec.grants) if (envFor[grant]) expect(env, `${name} ${grant}`).toHaveProperty(envFor[grant]!);
       for (const machine of spec.starts ?? []) {
         if (deployed.includes(machine)) expect(env, `${name} starts ${machine}`).toHaveProperty(STATE_MACHINES[machine].arnEnv);

@@ -4,8 +4,10 @@ import { TIERS, type Tier } from '../../functions/core/config.ts';
 import { newId } from '../../functions/core/ids.ts';
 import { money } from '../../functions/core/money.ts';
 import {
+  accrualDifference,
   accrualLines,
   currencyMismatches,
+  lateSaleLines,
   derivedId,
   netByCurrency,
   neutraliseCell,
@@ -350,6 +352,52 @@ describe('netting per currency', () => {
 });
 
 // ---------- ids, cells, periods ----------
+
+describe('late sales and reversals: accruals by difference', () => {
+  const netOf = (lines: Line[]) => new Map([...netByCurrency(lines)].map(([c, { net }]) => [c, net.amount]));
+  /** Sales split at random into what runs already accrued and a late batch. */
+  const splitArb = salesArb.chain((sales) => fc.tuple(fc.constant(sales), fc.array(fc.boolean(), { minLength: sales.length, maxLength: sales.length })));
+
+  it('what was accrued plus the late lines = the accrual of all the sales, per currency (any programs, tier, split)', () => {
+    fc.assert(
+      fc.property(programsArb, tierArb, splitArb, (programs, tier, [sales, isLate]) => {
+        const accrued = sales.filter((_, i) => !isLate[i]);
+        const late = sales.filter((_, i) => isLate[i]);
+        const lines = lateSaleLines(programs, tier, 'ptr_X', PERIOD, accrued, late);
+        const sum = netOf([...accrualLines(programs, tier, 'ptr_X', PERIOD, accrued), ...lines]);
+        const all = netOf(accrualLines(programs, tier, 'ptr_X', PERIOD, sales));
+        for (const c of CURRENCIES) expect(sum.get(c) ?? 0).toBe(all.get(c) ?? 0);
+        // Late lines never reuse an on-time source id (line ids derive from it), and none is zero.
+        const onTimeIds = new Set(accrualLines(programs, tier, 'ptr_X', PERIOD, sales).filter((l) => l.sourceType === 'volume_tier').map((l) => l.sourceId));
+        for (const l of lines) {
+          expect(l.amount.amount).not.toBe(0);
+          expect(onTimeIds.has(l.sourceId)).toBe(false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a late sale lifting the period into a higher volume tier is paid the whole difference', () => {
+    const volume: Program = { programId: 'prg_V', name: 'Volume', kind: 'volume_tier', currency: 'USD', startDate: '2024-01-01', endDate: '2024-12-31', volumeTiers: [{ fromRevenue: money(100_000, 'USD'), rateBps: 100 }, { fromRevenue: money(1_000_000, 'USD'), rateBps: 300 }] };
+    const onTime = [{ dealId: 'A', closedOn: '2024-06-03', sku: 'HW-9', quantity: 1, revenue: money(900_000, 'USD') }];
+    const late = [{ dealId: 'B', closedOn: '2024-06-20', sku: 'HW-9', quantity: 1, revenue: money(200_000, 'USD') }];
+    // Accrued: 1% of 900,000 = 9,000; with B: 3% of 1,100,000 = 33,000; late line: 24,000.
+    expect(lateSaleLines([volume], 'gold', 'ptr_X', PERIOD, onTime, late)).toEqual([
+      { sourceType: 'volume_tier', sourceId: 'prg_V:ptr_X:2024-06:late', description: expect.stringContaining('Late for 2024-06') as string, amount: money(24_000, 'USD') },
+    ]);
+  });
+
+  it('accrualDifference: after − before per source, sources on one side only included, zero differences left out', () => {
+    const l = (sourceId: string, amount: number, currency = 'USD'): Line => ({ sourceType: 'rebate', sourceId, description: sourceId, amount: money(amount, currency) });
+    const diff = accrualDifference([l('a', 100), l('b', 50), l('c', 7, 'EUR')], [l('a', 100), l('b', 20), l('d', 5)]);
+    expect(diff.map((d) => [d.template.sourceId, d.difference])).toEqual([
+      ['b', money(-30, 'USD')],
+      ['c', money(-7, 'EUR')],
+      ['d', money(5, 'USD')],
+    ]);
+  });
+});
 
 describe('derived ids, CSV cells, periods', () => {
   const ID = /^pay_[0-9A-HJKMNP-TV-Z]{26}$/;

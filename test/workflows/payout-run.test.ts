@@ -531,6 +531,129 @@ describe('payout-run workflow (real ASL, local engine)', () => {
   });
 });
 
+describe('late sales (posted after their period\'s run started)', () => {
+  const REBATE_BPS = 250;
+  const TIERS_USD = [{ fromRevenue: usd(100_000), rateBps: 100 }, { fromRevenue: usd(1_000_000), rateBps: 300 }];
+  async function rebateAndVolume(from: string) {
+    const rebate = await program({ name: 'Rebate', kind: 'rebate', currency: 'USD', startDate: `${from}-01`, endDate: '2099-12-31', rebate: { rateBps: REBATE_BPS } });
+    const volume = await program({ name: 'Volume', kind: 'volume_tier', currency: 'USD', startDate: `${from}-01`, endDate: '2099-12-31', volumeTiers: TIERS_USD });
+    return { rebate, volume };
+  }
+  async function postLate(partnerId: string, sales: Sale[]) {
+    const res = await api.post(`/partners/${partnerId}/sales`, { sales }, { token: admin });
+    expect(res.status).toBe(202);
+    expect(res.body.lateDealIds).toEqual(sales.map((x) => x.dealId));
+  }
+  const linesOf = async (runId: string, partnerId: string) => (await collect(runPayments(runId))).filter((p) => p.partnerId === partnerId).flatMap((p) => p.lines);
+  const saleItem = async (partnerId: string, dealId: string) => (await partnerPartition(partnerId)).find((i) => i.sk === `SALE#${dealId}`)!;
+
+  it('are left out of that run, and paid once by the next run that starts after it is settled: own rebate + the volume-tier difference', async () => {
+    await boot();
+    const [P2, P1] = [month(-2), month(-1)];
+    const { rebate, volume } = await rebateAndVolume(P2);
+    const pid = await newPartner({ tier: 'gold', payee: 'DE00 7001' });
+    await postSales(pid, [sale('A', `${P2}-03`, usd(900_000)), sale('C1', `${P1}-04`, usd(100_000))]);
+
+    const r2 = await startRun(P2);
+    // 2.5% of 900,000 + 1% (first tier) of 900,000.
+    expect(r2.run.totals).toEqual([{ currency: 'USD', amount: 22_500 + 9_000, payments: 1 }]);
+    await postLate(pid, [sale('B', `${P2}-20`, usd(200_000))]);
+
+    // P2's run is not settled yet: P1's run leaves B alone.
+    const r1 = await startRun(P1);
+    expect(r1.run.totals).toEqual([{ currency: 'USD', amount: 2_500 + 1_000, payments: 1 }]);
+    expect((await saleItem(pid, 'B')).payoutRunId).toBeUndefined();
+    await approve(r2.runId);
+    await approve(r1.runId);
+
+    // The current month's run takes B: 2.5% of 200,000, and the volume tier for P2 moves from
+    // 1% of 900,000 (paid) to 3% of 1,100,000: +24,000.
+    const rC = await startRun(C);
+    expect(rC.run.totals).toEqual([{ currency: 'USD', amount: 5_000 + 24_000, payments: 1 }]);
+    const lines = await linesOf(rC.runId, pid);
+    expect(lines.map((l) => [l.sourceType, l.sourceId, l.amount.amount, l.lateDealIds]).sort()).toEqual(
+      [
+        ['rebate', `${rebate.programId}:B`, 5_000, ['B']],
+        ['volume_tier', `${volume.programId}:${pid}:${P2}:late`, 24_000, ['B']],
+      ].sort(),
+    );
+    expect((await saleItem(pid, 'B')).payoutRunId).toBe(rC.runId);
+    // Sum over the three runs = the accrual of all of P2's and P1's sales, nothing twice.
+    const all = [...accrualLines([rebate, volume], 'gold', pid, P2, [sale('A', `${P2}-03`, usd(900_000)), sale('B', `${P2}-20`, usd(200_000))]), ...accrualLines([rebate, volume], 'gold', pid, P1, [sale('C1', `${P1}-04`, usd(100_000))])];
+    expect(31_500 + 3_500 + 29_000).toBe(all.reduce((t, l) => t + l.amount.amount, 0));
+    const lateCsv = await (async () => (await approve(rC.runId), csv(rC.runId, 'lines')))();
+    expect(lateCsv.rows.map((r) => Number(r[8])).sort((x, y) => x - y)).toEqual([5_000, 24_000]);
+  });
+
+  it('reversed before a run took it: nothing paid, nothing clawed back; reversed after: the clawback is what it added', async () => {
+    await boot();
+    const [P2, P1] = [month(-2), month(-1)];
+    await rebateAndVolume(P2);
+    const pid = await newPartner({ tier: 'gold', payee: 'DE00 7002' });
+    await postSales(pid, [sale('A', `${P2}-03`, usd(900_000))]);
+    const r2 = await startRun(P2);
+    await approve(r2.runId);
+    await postLate(pid, [sale('B', `${P2}-20`, usd(200_000)), sale('D', `${P2}-21`, usd(50_000))]);
+
+    const early = await api.raw(`/partners/${pid}/sales/D`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(early.status).toBe(200);
+    expect(early.body.clawback).toEqual([]);
+
+    const r1 = await startRun(P1);
+    // Only B: 5,000 rebate + volume 33,000 − 9,000.
+    expect(r1.run.totals).toEqual([{ currency: 'USD', amount: 29_000, payments: 1 }]);
+    expect((await linesOf(r1.runId, pid)).flatMap((l) => l.lateDealIds ?? [])).not.toContain('D');
+    await approve(r1.runId);
+
+    const late = await api.raw(`/partners/${pid}/sales/B`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(late.status).toBe(200);
+    expect(late.body.clawback.map((c: { amount: Money }) => c.amount.amount).sort((x: number, y: number) => x - y)).toEqual([-24_000, -5_000]);
+    const clawback = (await partnerPartition(pid)).find((i) => i.sk === 'CLAWBACK#B')!;
+    expect(clawback.compensatesRunId).toBe(r1.runId);
+  });
+
+  it('a rejected run gives its late sales back; the next run pays them once', async () => {
+    await boot();
+    const [P2, P1] = [month(-2), month(-1)];
+    await rebateAndVolume(P2);
+    const pid = await newPartner({ tier: 'gold', payee: 'DE00 7003' });
+    await postSales(pid, [sale('A', `${P2}-03`, usd(900_000))]);
+    const r2 = await startRun(P2);
+    await approve(r2.runId);
+    await postLate(pid, [sale('B', `${P2}-20`, usd(200_000))]);
+
+    const first = await startRun(P1);
+    expect(first.run.totals).toEqual([{ currency: 'USD', amount: 29_000, payments: 1 }]);
+    expect((await saleItem(pid, 'B')).payoutRunId).toBe(first.runId);
+    await decide(system!, api, FINANCE, first.runId, { decision: 'reject', comment: 'Recheck' });
+    await eventually(async () => (await runStatus(first.runId)).status === 'REJECTED');
+    await eventually(async () => (await saleItem(pid, 'B')).payoutRunId === undefined);
+
+    const second = await startRun(P1);
+    expect(second.run.totals).toEqual([{ currency: 'USD', amount: 29_000, payments: 1 }]);
+    expect((await saleItem(pid, 'B')).payoutRunId).toBe(second.runId);
+  });
+
+  it('with a settle time, a sale posted just before the run started is late, not lost', async () => {
+    const SETTLE_SECONDS = 3;
+    await boot({ salesSettleSeconds: SETTLE_SECONDS });
+    const P1 = month(-1);
+    await rebateAndVolume(month(-2));
+    const pid = await newPartner({ tier: 'gold', payee: 'DE00 7004' });
+    const posted = Date.now();
+    await postSales(pid, [sale('JUST', `${P1}-28`, usd(100_000))]);
+    const r1 = await startRun(P1);
+    // Posted within the settle time before the start (deployed it might still be landing): P1 leaves it.
+    expect(Date.parse((await getRun(r1.runId))!.createdAt) - posted).toBeLessThan(SETTLE_SECONDS * 1000);
+    expect(r1.run.totals).toEqual([]);
+    await approve(r1.runId);
+    // A run starting once the settle time has passed takes it, as late for P1.
+    await new Promise((r) => setTimeout(r, Math.max(0, posted + SETTLE_SECONDS * 1000 + 100 - Date.now())));
+    const rC = await startRun(C);
+    expect(rC.run.totals).toEqual([{ currency: 'USD', amount: 2_500 + 1_000, payments: 1 }]);
+  });
+});
+
 describe('retried page', () => {
   it('a claim approved between two attempts of a page is not stranded in the run', async () => {
     await useFreshTable();
