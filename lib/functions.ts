@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { buildSync } from 'esbuild';
+import { ArnFormat, AssetHashType, Duration, Stack, Validations, type ILocalBundling } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +14,7 @@ import type { IEmailIdentity } from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog.ts';
 import { TABLE_DEFINITION } from '../functions/core/table.ts';
+import { BUNDLE_OPTIONS } from './bundling.ts';
 
 /** Repository root: catalog entries and ASL files are relative to it. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,9 +25,37 @@ export interface PrmFunctionProps {
 }
 
 /**
+ * esbuild, in the synth process, with BUNDLE_OPTIONS (lib/bundling.ts): `index.mjs` plus the chunks
+ * code splitting makes, and their source maps. The aws-lambda-nodejs bundler cannot split (it
+ * always passes --outfile). `entry` is a property so that the asset cache tells functions apart.
+ */
+class EsbuildBundling implements ILocalBundling {
+  constructor(readonly entry: string) {}
+
+  tryBundle(outputDir: string): boolean {
+    buildSync({ ...BUNDLE_OPTIONS, entryPoints: { index: this.entry }, outdir: outputDir });
+    return true;
+  }
+}
+
+/**
  * Every Lambda function of the system, with the defaults in one place: Node.js 22 on arm64, an ESM
  * bundle (minified, source maps), X-Ray, its own log group and its own role. The `bind*` methods
  * grant access and set the matching environment variable together, so neither can be forgotten.
+ *
+ * The AWS SDK is bundled rather than taken from the runtime: the functions run the exact @aws-sdk
+ * version the tests ran against, and loading the runtime's unbundled SDK took 190-870 ms of init.
+ * Bundled, it is still ~70% of a bundle's bytes (esbuild metafile, `npm run bench -- coldstart`),
+ * so what init has to read is kept down: the credential providers Lambda never reaches are left
+ * out (LAZY_EXTERNALS in lib/bundling.ts, -104 to -130 KB per function); S3, SES, EventBridge and
+ * Secrets Manager are `import()`ed on first use and, with code splitting, are files of their own
+ * that init does not read; health serves its route without idempotency.ts (no DynamoDB client);
+ * money.ts's zod schemas are pure, so task functions that import no schema module drop zod. Measured:
+ * median init 20-97 ms (was 103-153 ms) with 35-397 KB read at init; a first call that uses every
+ * lazily loaded client adds up to ~60 ms. Bundle sizes (all files) are 35 KB for health and
+ * 322-643 KB for the others (was 458-747 KB): DynamoDB with the SDK core (~200 KB), zod (~88 KB
+ * in the API functions), the logger (~20 KB) and the function's own code are needed at init, so
+ * the 200 KB target is out of reach for every function that uses DynamoDB.
  */
 export class PrmFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, { spec, environment = {} }: PrmFunctionProps) {
@@ -34,10 +64,16 @@ export class PrmFunction extends NodejsFunction {
     const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
     super(scope, id, {
-      entry: join(ROOT, spec.entry),
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      // Given `code`, NodejsFunction skips its own bundler (which cannot split) and uses this one.
+      code: Code.fromAsset(ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: new EsbuildBundling(join(ROOT, spec.entry)),
+          // Required by the type, never used: local bundling succeeds or fails the synth, it never declines.
+          image: Runtime.NODEJS_22_X.bundlingImage,
+        },
+      }),
+      handler: 'index.handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: spec.memoryMB ?? 512,
@@ -45,22 +81,10 @@ export class PrmFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       logGroup,
       role,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies bundled into ESM still call require(): give them one.
-        banner: "import { createRequire as __prmCreateRequire } from 'node:module'; const require = __prmCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The SDK is bundled rather than taken from the runtime: the functions run the exact
-        // @aws-sdk version the tests ran against, and one tree-shaken file initialises in ~150 ms
-        // where the runtime's unbundled SDK takes ~500 ms to load (measured by `npm run bench --
-        // coldstart`). The price is size: the clients are ~450 KB of each ~600 KB bundle.
-        externalModules: [],
-      },
+      // Node's --enable-source-maps costs 16-42 ms of init per bundle (`npm run bench -- coldstart`),
+      // so it is off unless the app is synthesized with `-c sourceMaps=true` (e.g. while chasing an
+      // error); the .map files ship either way, to map a stack trace by hand.
+      environment: { ...(scope.node.tryGetContext('sourceMaps') === true || scope.node.tryGetContext('sourceMaps') === 'true' ? { NODE_OPTIONS: '--enable-source-maps' } : {}), ...environment },
     });
   }
 

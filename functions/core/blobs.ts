@@ -1,7 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
-import { HeadObjectCommand, PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { port } from './port.ts';
+import { lazy, port } from './port.ts';
 
 export interface BlobStore {
   /** A URL the client PUTs the file to; content type and size are bound into it. */
@@ -12,20 +10,31 @@ export interface BlobStore {
   putFile(key: string, path: string, contentType: string): Promise<void>;
 }
 
+/** Deployed: S3, its client and the presigner imported on first use (see `lazy`). */
 function s3BlobStore(): BlobStore {
-  const s3 = new S3Client({});
+  const sdk = lazy(async () => {
+    const { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, getSignedUrl } = await import('./aws/s3.ts');
+    return { s3: new S3Client({}), getSignedUrl, GetObjectCommand, HeadObjectCommand, PutObjectCommand };
+  });
   const Bucket = () => process.env.BUCKET_NAME;
   return {
-    presignPut: (key, contentType, sizeBytes, expiresIn) =>
-      getSignedUrl(s3, new PutObjectCommand({ Bucket: Bucket(), Key: key, ContentType: contentType, ContentLength: sizeBytes }), {
+    async presignPut(key, contentType, sizeBytes, expiresIn) {
+      const { s3, getSignedUrl, PutObjectCommand } = await sdk();
+      return getSignedUrl(s3, new PutObjectCommand({ Bucket: Bucket(), Key: key, ContentType: contentType, ContentLength: sizeBytes }), {
         expiresIn,
         signableHeaders: new Set(['content-type', 'content-length']),
-      }),
-    presignGet: (key, expiresIn) => getSignedUrl(s3, new GetObjectCommand({ Bucket: Bucket(), Key: key }), { expiresIn }),
+      });
+    },
+    async presignGet(key, expiresIn) {
+      const { s3, getSignedUrl, GetObjectCommand } = await sdk();
+      return getSignedUrl(s3, new GetObjectCommand({ Bucket: Bucket(), Key: key }), { expiresIn });
+    },
     async putFile(key, path, contentType) {
+      const { s3, PutObjectCommand } = await sdk();
       await s3.send(new PutObjectCommand({ Bucket: Bucket(), Key: key, Body: createReadStream(path), ContentLength: statSync(path).size, ContentType: contentType }));
     },
     async exists(key) {
+      const { s3, HeadObjectCommand } = await sdk();
       try {
         await s3.send(new HeadObjectCommand({ Bucket: Bucket(), Key: key }));
         return true;

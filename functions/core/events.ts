@@ -1,5 +1,4 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { port } from './port.ts';
+import { lazy, port } from './port.ts';
 
 /** A domain event third-party apps subscribe to: the record's id and its new status. */
 export interface DomainEvent {
@@ -14,10 +13,15 @@ export interface EventPublisher {
   publish(event: DomainEvent): Promise<void>;
 }
 
+/** Deployed: EventBridge, its client imported on first use (see `lazy`). */
 function eventBridgePublisher(): EventPublisher {
-  const client = new EventBridgeClient({});
+  const sdk = lazy(async () => {
+    const { EventBridgeClient, PutEventsCommand } = await import('./aws/eventbridge.ts');
+    return { client: new EventBridgeClient({}), PutEventsCommand };
+  });
   return {
     async publish(event) {
+      const { client, PutEventsCommand } = await sdk();
       await client.send(
         new PutEventsCommand({
           Entries: [{ EventBusName: process.env.EVENT_BUS_NAME, Source: 'prm', DetailType: event.type, Detail: JSON.stringify(event) }],

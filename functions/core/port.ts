@@ -16,3 +16,18 @@ export function port<T>(createDefault: () => T): Port<T> {
     },
   };
 }
+
+/**
+ * A value made on first call by an async factory and shared after; a failed attempt is forgotten
+ * so the next call tries again. The AWS adapters use it to `import()` their SDK client on first use:
+ * bundled with code splitting (lib/bundling.ts), a client is then a file of its own that init does
+ * not read, compile or evaluate (S3 is ~120 KB, SES ~60 KB).
+ */
+export function lazy<T>(create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () =>
+    (value ??= create().catch((error: unknown) => {
+      value = undefined;
+      throw error;
+    }));
+}

@@ -1,17 +1,18 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { port } from './port.ts';
 
 export interface SecretSource {
   linkSigningKey(): Promise<string>;
 }
 
-/** Deployed: the link-signing secret from Secrets Manager, read once per container. */
+/** Deployed: the link-signing secret from Secrets Manager, read once per container (the client is imported then). */
 function secretsManagerSource(): SecretSource {
   let cached: Promise<string> | undefined;
   return {
     linkSigningKey: () =>
-      (cached ??= new SecretsManagerClient({})
-        .send(new GetSecretValueCommand({ SecretId: process.env.LINK_SECRET_ARN }))
+      (cached ??= import('./aws/secrets-manager.ts')
+        .then(({ GetSecretValueCommand, SecretsManagerClient }) =>
+          new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: process.env.LINK_SECRET_ARN })),
+        )
         .then((out) => {
           if (!out.SecretString) throw new Error('Link signing secret is empty');
           return out.SecretString;

@@ -1,6 +1,5 @@
-import { SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { STATE_MACHINES, type StateMachineName } from '../catalog.ts';
-import { port } from './port.ts';
+import { lazy, port } from './port.ts';
 
 /** The task behind a token is over (decided, timed out, or never existed): not a server error. */
 export class TaskClosedError extends Error {
@@ -20,11 +19,15 @@ export interface WorkflowClient {
 
 const CLOSED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
+/** Deployed: Step Functions, its client imported on first use (see `lazy`). */
 function sfnWorkflowClient(): WorkflowClient {
-  const sfn = new SFNClient({});
-  const closedTaskAware = async (send: () => Promise<unknown>) => {
+  const sdk = lazy(async () => {
+    const commands = await import('./aws/sfn.ts');
+    return { sfn: new commands.SFNClient({}), ...commands };
+  });
+  const closedTaskAware = async (send: (s: Awaited<ReturnType<typeof sdk>>) => Promise<unknown>) => {
     try {
-      await send();
+      await send(await sdk());
     } catch (error) {
       if (CLOSED_TASK_ERRORS.has((error as Error).name)) throw new TaskClosedError();
       throw error;
@@ -34,14 +37,15 @@ function sfnWorkflowClient(): WorkflowClient {
     async start(machine, input, name) {
       const arn = process.env[STATE_MACHINES[machine].arnEnv];
       if (!arn) throw new Error(`${STATE_MACHINES[machine].arnEnv} is not set`);
+      const { sfn, StartExecutionCommand } = await sdk();
       const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: JSON.stringify(input), ...(name ? { name } : {}) }));
       return out.executionArn!;
     },
     sendTaskSuccess: (taskToken, output) =>
-      closedTaskAware(() => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }))),
+      closedTaskAware(({ sfn, SendTaskSuccessCommand }) => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }))),
     sendTaskFailure: (taskToken, error, cause) =>
-      closedTaskAware(() => sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }))),
-    sendTaskHeartbeat: (taskToken) => closedTaskAware(() => sfn.send(new SendTaskHeartbeatCommand({ taskToken }))),
+      closedTaskAware(({ sfn, SendTaskFailureCommand }) => sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }))),
+    sendTaskHeartbeat: (taskToken) => closedTaskAware(({ sfn, SendTaskHeartbeatCommand }) => sfn.send(new SendTaskHeartbeatCommand({ taskToken }))),
   };
 }
 

@@ -1,6 +1,5 @@
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { config } from '../core/config.ts';
-import { port } from '../core/port.ts';
+import { lazy, port } from '../core/port.ts';
 
 export interface EmailMessage {
   to: string[];
@@ -13,10 +12,15 @@ export interface Mailer {
   send(message: EmailMessage): Promise<void>;
 }
 
+/** Deployed: SES, its client imported on first use (see `lazy` in core/port.ts). */
 function sesMailer(): Mailer {
-  const ses = new SESv2Client({});
+  const sdk = lazy(async () => {
+    const { SESv2Client, SendEmailCommand } = await import('../core/aws/sesv2.ts');
+    return { ses: new SESv2Client({}), SendEmailCommand };
+  });
   return {
     async send(message) {
+      const { ses, SendEmailCommand } = await sdk();
       await ses.send(
         new SendEmailCommand({
           FromEmailAddress: config().emailFrom,

@@ -1,0 +1,4 @@
+// import()ed by the adapter on first use: a file of its own in the bundle (lib/bundling.ts), not read
+// at init. import() of the package itself would keep all of its exports (every command) in the
+// bundle; this module names the few the adapter uses.
+export { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
