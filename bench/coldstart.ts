@@ -163,11 +163,26 @@ for (const [i, spec] of process.argv.slice(2).entries()) {
 process.stdout.write(JSON.stringify({ ms: performance.now() - t0, firstMs }));
 `;
 
-async function timeImports(runner: string, b: Bundle, specs: string[], nodeOptions: boolean): Promise<number[]> {
+/** Size of the smallest bundle a DynamoDB-using function could have: the document client and one command. */
+async function documentClientFloorKB(): Promise<number> {
+  const out = await build({
+    ...BUNDLE_OPTIONS,
+    stdin: {
+      contents: "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb'; export const client = DynamoDBDocumentClient.from(new DynamoDBClient({})); export { GetCommand };",
+      resolveDir: ROOT,
+      loader: 'js',
+    },
+    entryNames: 'floor',
+    outdir: join(tmpdir(), 'prm-floor'),
+    write: false,
+  });
+  return out.outputFiles.filter((f) => f.path.endsWith('.mjs')).reduce((t, f) => t + f.contents.byteLength, 0) / 1024;
+}
+
+async function timeImports(runner: string, b: Bundle, specs: string[], flags: string[]): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const env = lambdaEnv(b);
-    const flags = nodeOptions && b.env.NODE_OPTIONS ? b.env.NODE_OPTIONS.split(/\s+/) : [];
     delete env.NODE_OPTIONS;
     const r = await exec(process.execPath, [...flags, runner, ...specs], { env, timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`${b.fn}: importing ${specs.join(' ')} failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
@@ -336,20 +351,26 @@ export async function run(): Promise<PartResult> {
 
     // Where the slowest bundle's init goes: without source maps, and its runtime imports alone.
     const slow = [...bundles].sort((a, b) => median(b.initMs) - median(a.initMs))[0]!;
-    const noMaps = await timeImports(runner, slow, [slow.file], false);
-    const sdkOnly = slow.externals.length ? await timeImports(runner, slow, slow.externals, false) : [];
+    // Source maps are opt-in (lib/functions.ts, -c sourceMaps=true): time the slowest bundle both ways.
+    const deployedFlags = slow.env.NODE_OPTIONS ? slow.env.NODE_OPTIONS.split(/\s+/) : [];
+    const mapsDeployed = deployedFlags.includes('--enable-source-maps');
+    const withMaps = mapsDeployed ? slow.initMs : await timeImports(runner, slow, [slow.file], [...deployedFlags, '--enable-source-maps']);
+    const noMaps = mapsDeployed ? await timeImports(runner, slow, [slow.file], deployedFlags.filter((f) => f !== '--enable-source-maps')) : slow.initMs;
+    const sdkOnly = slow.externals.length ? await timeImports(runner, slow, slow.externals, []) : [];
     const breakdown = {
       fn: slow.fn,
       asDeployedMs: round(median(slow.initMs), 1),
+      sourceMapsDeployed: mapsDeployed,
+      withSourceMapsMs: round(median(withMaps), 1),
       withoutSourceMapsMs: round(median(noMaps), 1),
       runtimeImportsAloneMs: sdkOnly.length ? round(median(sdkOnly), 1) : 0,
     };
     console.log(
-      `\nWhere ${slow.fn}'s init goes (medians of ${RUNS}): as deployed ${breakdown.asDeployedMs} ms; without --enable-source-maps ${breakdown.withoutSourceMapsMs} ms` +
+      `\nWhere ${slow.fn}'s init goes (medians of ${RUNS}): as deployed ${breakdown.asDeployedMs} ms (source maps ${mapsDeployed ? 'on' : 'off'}); without --enable-source-maps ${breakdown.withoutSourceMapsMs} ms, with it ${breakdown.withSourceMapsMs} ms` +
         (slow.externals.length
           ? `; its runtime-provided imports alone (${slow.externals.join(', ')}) ${breakdown.runtimeImportsAloneMs} ms; so the bundle's own code ~${round(breakdown.withoutSourceMapsMs - breakdown.runtimeImportsAloneMs, 0)} ms`
           : ' (all of it the bundle itself: nothing is imported from the runtime)') +
-        ` and source maps ~${round(breakdown.asDeployedMs - breakdown.withoutSourceMapsMs, 0)} ms.`,
+        `. Source maps are on only with -c sourceMaps=true (lib/functions.ts).`,
     );
 
     const maxKB = Math.max(...bundles.map((b) => b.bundleKB));
@@ -362,9 +383,11 @@ export async function run(): Promise<PartResult> {
       const over = bundles.filter((b) => b.bundleKB > MAX_KB).length;
       const fam = analysis.byFamily.slice(0, 3).map((f) => `${f.family} ${Math.round((f.bytes / analysis!.totalBytes) * 100)}%`).join(', ');
       const sdkBundled = analysis.byFamily.some((f) => f.family === '@aws-sdk/*');
+      const floorKB = sdkBundled ? await documentClientFloorKB() : undefined;
       notes.push(
         `${over} of ${bundles.length} bundles are over ${MAX_KB} KB (largest ${fmtNumber(round(maxKB, 1))} KB, ${largest.fn}): by esbuild's metafile the bytes are ${fam}` +
-          `${sdkBundled ? '; lib/functions.ts bundles the AWS SDK rather than leaving it to the runtime' : ''}.`,
+          `${sdkBundled ? '; lib/functions.ts bundles the AWS SDK rather than leaving it to the runtime' : ''}` +
+          `${floorKB ? `. The DynamoDB document client and the SDK core alone, bundled with the same options, are ${fmtNumber(round(floorKB, 1))} KB: no function that uses DynamoDB can be under ${MAX_KB} KB with the SDK bundled` : ''}.`,
       );
     }
     if (maxInit > MAX_INIT_MS) {
