@@ -544,6 +544,16 @@ describe('late sales (posted after their period\'s run started)', () => {
     expect(res.status).toBe(202);
     expect(res.body.lateDealIds).toEqual(sales.map((x) => x.dealId));
   }
+  /** A gold partner whose P2 (two months ago) run paid sale A (900,000) and is APPROVED. */
+  async function settledPeriod(payee: string) {
+    await boot();
+    const [P2, P1] = [month(-2), month(-1)];
+    await rebateAndVolume(P2);
+    const pid = await newPartner({ tier: 'gold', payee });
+    await postSales(pid, [sale('A', `${P2}-03`, usd(900_000))]);
+    await approve((await startRun(P2)).runId);
+    return { P2, P1, pid };
+  }
   const linesOf = async (runId: string, partnerId: string) => (await collect(runPayments(runId))).filter((p) => p.partnerId === partnerId).flatMap((p) => p.lines);
   const saleItem = async (partnerId: string, dealId: string) => (await partnerPartition(partnerId)).find((i) => i.sk === `SALE#${dealId}`)!;
 
@@ -586,13 +596,7 @@ describe('late sales (posted after their period\'s run started)', () => {
   });
 
   it('reversed before a run took it: nothing paid, nothing clawed back; reversed after: the clawback is what it added', async () => {
-    await boot();
-    const [P2, P1] = [month(-2), month(-1)];
-    await rebateAndVolume(P2);
-    const pid = await newPartner({ tier: 'gold', payee: 'DE00 7002' });
-    await postSales(pid, [sale('A', `${P2}-03`, usd(900_000))]);
-    const r2 = await startRun(P2);
-    await approve(r2.runId);
+    const { P2, P1, pid } = await settledPeriod('DE00 7002');
     await postLate(pid, [sale('B', `${P2}-20`, usd(200_000)), sale('D', `${P2}-21`, usd(50_000))]);
 
     const early = await api.raw(`/partners/${pid}/sales/D`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
@@ -613,13 +617,7 @@ describe('late sales (posted after their period\'s run started)', () => {
   });
 
   it('a rejected run gives its late sales back; the next run pays them once', async () => {
-    await boot();
-    const [P2, P1] = [month(-2), month(-1)];
-    await rebateAndVolume(P2);
-    const pid = await newPartner({ tier: 'gold', payee: 'DE00 7003' });
-    await postSales(pid, [sale('A', `${P2}-03`, usd(900_000))]);
-    const r2 = await startRun(P2);
-    await approve(r2.runId);
+    const { P2, P1, pid } = await settledPeriod('DE00 7003');
     await postLate(pid, [sale('B', `${P2}-20`, usd(200_000))]);
 
     const first = await startRun(P1);
