@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BlobStore } from '../functions/core/blobs.ts';
@@ -13,14 +12,21 @@ export class LocalBlobStore implements BlobStore {
   private readonly secret = randomBytes(32);
 
   private readonly dir: string;
+  private readonly temporary: boolean;
 
-  /** Files live in `dir` (persisted) or in a temporary folder of their own. */
+  /** Files live in `dir` (persisted) or in a temporary folder of their own, removed by `dispose`. */
   constructor(
     private readonly baseUrl: () => string,
     dir?: string,
   ) {
+    this.temporary = dir === undefined;
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'prm-blobs-'));
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** Removes the temporary folder (a persisted `dir` is kept). */
+  dispose(): void {
+    if (this.temporary) rmSync(this.dir, { recursive: true, force: true });
   }
 
   async putFile(key: string, path: string, _contentType: string) {

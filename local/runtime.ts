@@ -323,6 +323,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         });
         resetDdbClient();
         await openDynamo.stop();
+        blobStore.dispose();
       },
     };
   } catch (error) {
