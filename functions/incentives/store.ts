@@ -327,6 +327,12 @@ export const getPayment = (runId: string, paymentId: string) => get<PaymentRecor
  * Confirms one payment in one transaction: the payment PAID, each MDF claim in it PAID with its
  * budget's `paid` moved (guarded by `unpaid`), the run's count of pending payments down by one.
  */
+/** DynamoDB's limit on the items of one transaction. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/** Whether confirming a payment with these claims (from these many budget quarters) fits one transaction (confirmPayment). */
+export const confirmationFits = (claims: number, budgetQuarters: number) => 2 + 2 * claims + budgetQuarters <= MAX_TRANSACTION_ITEMS;
+
 export function confirmPayment(payment: PaymentRecord, paidOn: string, bankReference: string, actor: string): Promise<boolean> {
   const now = new Date().toISOString();
   const claimLines = payment.lines.filter((l) => l.sourceType === 'mdf_claim');

@@ -12,6 +12,7 @@ import { accrualLines, derivedId, lateSaleLines, netByCurrency, paymentStatusFor
 import {
   createRun,
   getRun,
+  confirmationFits,
   getRunForPeriod,
   joinRun,
   leaveRun,
@@ -29,6 +30,7 @@ import {
 } from './store.ts';
 
 export const PAGE_SIZE = 100;
+
 const PARTNER_CONCURRENCY = 8;
 
 /** Starts a payout run (used by POST /payout-runs and by the monthly schedule). */
@@ -124,8 +126,19 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
   // Only what existed when the run started: a retried page then sees exactly what the first attempt saw.
   const beforeRun = (at: unknown) => String(at) < run.createdAt;
 
-  for (const claim of items.filter((i) => String(i.sk).startsWith('CLM#') && i.status === 'APPROVED' && mine(i) && beforeRun(i.approvedAt) && String(i.approvedAt) <= `${end}T23:59:59.999Z`)) {
+  const claims = items
+    .filter((i) => String(i.sk).startsWith('CLM#') && i.status === 'APPROVED' && mine(i) && beforeRun(i.approvedAt) && String(i.approvedAt) <= `${end}T23:59:59.999Z`)
+    // Oldest first, and those this run already took (a retried page) before any other.
+    .sort((a, b) => Number(b.payoutRunId === run.runId) - Number(a.payoutRunId === run.runId) || String(a.approvedAt).localeCompare(String(b.approvedAt)) || String(a.sk).localeCompare(String(b.sk)));
+  // A payment's confirmation is one transaction: a partner's run takes only the claims that fit in
+  // it (oldest first); the rest wait for the next run.
+  let taken = 0;
+  const budgets = new Set<string>();
+  for (const claim of claims) {
+    if (!confirmationFits(taken + 1, new Set([...budgets, String(claim.period)]).size)) break;
     if (!(await joinRun({ pk: claim.pk as string, sk: claim.sk as string }, run.runId))) continue;
+    taken++;
+    budgets.add(String(claim.period));
     lines.push(line({ sourceType: 'mdf_claim', sourceId: claim.claimId as string, description: `MDF claim, invoice ${String(claim.invoiceNumber)}`, amount: claim.approvedAmount as Money }, { budgetPeriod: claim.period as string }));
   }
   // The period's own sales: posted before the run's cut-off (never taken by a run: only late ones are).

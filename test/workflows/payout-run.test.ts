@@ -8,7 +8,7 @@ import { config, type Tier } from '../../functions/core/config.ts';
 import { ddb, tableName } from '../../functions/core/ddb.ts';
 import { newId } from '../../functions/core/ids.ts';
 import { money, type Money } from '../../functions/core/money.ts';
-import { claimKey, getBudget, getClaim } from '../../functions/mdf/store.ts';
+import { budgetKey, claimKey, getBudget, getClaim } from '../../functions/mdf/store.ts';
 import { accrualLines, derivedId, netByCurrency, paymentStatusFor, type Line, type Program, type Sale } from '../../functions/incentives/model.ts';
 import { createProgram, createRun, getRun, partnerPartition, putSales, runPayments, transitionRun, type PaymentRecord } from '../../functions/incentives/store.ts';
 import { handler as incentivesTasks } from '../../functions/incentives/tasks.ts';
@@ -503,6 +503,42 @@ describe('payout-run workflow (real ASL, local engine)', () => {
     // The 13,000 held in M (an approved MDF claim and a rebate) is owed: it must reach a later run.
     expect(rC.run.totals).toEqual([{ currency: 'USD', amount: 13_000, payments: 1 }]);
     expect(await payoutRunIdOf(pid, claimId)).toBe(rC.runId);
+  });
+
+  it('a partner with more approved claims than one confirmation can carry: the run takes the oldest that fit, the next run the rest; both confirm', async () => {
+    await boot();
+    const [M2, M1] = [month(-2), month(-1)];
+    const pid = await newPartner({ payee: 'DE00 4848' });
+    const claimIds: string[] = [];
+    for (let i = 0; i < 50; i++) claimIds.push(await putApprovedClaim(pid, 1_000, new Date(Date.parse(`${M2}-05T00:00:00Z`) + i * 1000).toISOString()));
+    const quarter = `${M2.slice(0, 4)}-Q1`;
+    await ddb().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...budgetKey(pid, quarter), type: 'budget', partnerId: pid, period: quarter, currency: 'USD', allocated: 100_000, reserved: 0, approved: 50_000, paid: 0, unpaid: 50_000, available: 50_000, version: 1 },
+      }),
+    );
+    const confirm = async (runId: string) => {
+      const paymentId = derivedId('pay', runId, pid, 'USD');
+      const res = await api.post(`/payout-runs/${runId}/payments`, { payments: [{ paymentId, paidOn: `${C}-02`, bankReference: `B-${runId.slice(-4)}` }] }, { token: finance });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body).toMatchObject({ confirmed: [paymentId], status: 'PAID' });
+    };
+
+    const first = await startRun(M2);
+    // payment + run + (claim + its audit entry) × 48 + one budget = 99 of DynamoDB's 100 items.
+    expect(first.run.totals).toEqual([{ currency: 'USD', amount: 48_000, payments: 1 }]);
+    for (const [i, id] of claimIds.entries()) expect(await payoutRunIdOf(pid, id)).toBe(i < 48 ? first.runId : undefined);
+    await approve(first.runId);
+    await confirm(first.runId);
+    expect(await getBudget(pid, quarter)).toMatchObject({ paid: 48_000, unpaid: 2_000 });
+
+    const second = await startRun(M1);
+    expect(second.run.totals).toEqual([{ currency: 'USD', amount: 2_000, payments: 1 }]);
+    await approve(second.runId);
+    await confirm(second.runId);
+    expect(await getBudget(pid, quarter)).toMatchObject({ paid: 50_000, unpaid: 0 });
+    for (const id of claimIds) expect((await getClaim(pid, id))!.status).toBe('PAID');
   });
 
   it('a sale reversed while its run is still CALCULATING (before its page) is not clawed back later', async () => {
