@@ -6,18 +6,14 @@ import { join } from 'node:path';
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { ulid } from 'ulid';
-import { normaliseDomain, taxKey } from '../functions/applications/model.ts';
-import { createApplication, markAwaitingApproval, provisionPartner, type ApplicationRecord } from '../functions/applications/store.ts';
-import { config } from '../functions/core/config.ts';
 import { newId } from '../functions/core/ids.ts';
-import { money } from '../functions/core/money.ts';
 import { BUNDLE_OPTIONS } from '../lib/bundling.ts';
 import { ROOT } from '../local/definitions.ts';
 import { localDynamoClient } from '../local/dynamodb.ts';
 import { createRebateProgram, exportRun, incentivesAvailability, payoutRun, saleLine } from './lib/incentives.ts';
 import { FUNCTIONS, type FunctionSpec } from '../functions/catalog.ts';
 import { atMost, fmtNumber, heading, notMeasured, peakRssMb, pool, resetPeakRss, round, rssSampler, table, targetsTable, type PartResult, type Target } from './lib/report.ts';
-import { expectStatus, quarterNow, startBench, type Bench } from './lib/system.ts';
+import { expectStatus, startBench, type Bench } from './lib/system.ts';
 
 /**
  * Scale: a payout run over PARTNERS partners with SALES sales lines each (seeded first, not timed),

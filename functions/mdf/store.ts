@@ -122,9 +122,8 @@ export async function allocateBudget(partnerId: string, period: string, allocate
     return { ok: false, code: 'currency_mismatch', message: `This budget is in ${current.currency}` };
   }
   const base: Ledger = current ?? { allocated: 0, reserved: 0, approved: 0, paid: 0 };
-  let next: Ledger;
   try {
-    next = reallocate(base, allocated.amount);
+    reallocate(base, allocated.amount); // refuses an allocation below what is committed
   } catch (error) {
     return { ok: false, code: 'budget_below_committed', message: (error as Error).message };
   }

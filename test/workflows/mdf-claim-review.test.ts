@@ -1,8 +1,6 @@
 import { provisionPartnerDirectly } from '../../local/demo.ts';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApplication, markAwaitingApproval, provisionPartner, type ApplicationRecord } from '../../functions/applications/store.ts';
-import { normaliseDomain, taxKey } from '../../functions/applications/model.ts';
 import { config, type Tier } from '../../functions/core/config.ts';
 import { newId } from '../../functions/core/ids.ts';
 import { money } from '../../functions/core/money.ts';
