@@ -5,11 +5,11 @@ import { blobs } from '../core/blobs.ts';
 import { conflict, notFound, badRequest } from '../core/errors.ts';
 import { httpApi, json } from '../core/http.ts';
 import { newId } from '../core/ids.ts';
-import { add, negate, zero, type Money } from '../core/money.ts';
 import type { Tier } from '../core/config.ts';
 import { accrualDifference, accrualLines, currencyMismatches, derivedId, type Line, type Program } from './model.ts';
 import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema, type ProgramInput, type SaleInput } from './schema.ts';
 import {
+  accruedSales,
   confirmPayment,
   createProgram,
   getPayment,
@@ -23,7 +23,6 @@ import {
   reverseSale,
   runKey,
   runPayments,
-  strip,
   transitionRun,
   type SaleRecord,
 } from './store.ts';
@@ -40,9 +39,7 @@ const INCLUDED_RUN = new Set(['CALCULATING', 'AWAITING_APPROVAL', 'APPROVED', 'P
 async function clawbackLines(sale: SaleRecord, periodCutoff: string, tier: Tier): Promise<Line[]> {
   const programs = await listPrograms();
   const period = sale.closedOn.slice(0, 7);
-  const accrued = (await partnerPartition(sale.partnerId))
-    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn).startsWith(period) && (String(i.createdAt) < periodCutoff || i.payoutRunId !== undefined))
-    .map((i) => strip<SaleRecord>(i)!);
+  const accrued = accruedSales(await partnerPartition(sale.partnerId), period, periodCutoff);
   const before = accrualLines(programs, tier, sale.partnerId, period, accrued);
   const after = accrualLines(programs, tier, sale.partnerId, period, accrued.filter((s) => s.dealId !== sale.dealId));
   return accrualDifference(before, after).map(({ template, difference }) => ({

@@ -163,6 +163,17 @@ export async function reverseSale(sale: SaleRecord, actor: string, clawback?: { 
 export const getRun = (runId: string) => get<RunRecord>(runKey(runId));
 /** Sales posted before this instant are the run's period's own ("on time"); later ones are late. */
 export const salesCutoffOf = (run: Pick<RunRecord, 'salesCutoff' | 'createdAt'>) => run.salesCutoff ?? run.createdAt;
+
+/**
+ * The sales of `period` that runs have accrued, from a partner's partition items: ACTIVE, posted
+ * before the cut-off of the period's run, or late and taken by a run other than `exceptRunId`.
+ */
+export function accruedSales(items: Record<string, unknown>[], period: string, periodCutoff: string, exceptRunId?: string): SaleRecord[] {
+  return items
+    .filter((i) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE' && String(i.closedOn).startsWith(period))
+    .filter((i) => String(i.createdAt) < periodCutoff || (i.payoutRunId !== undefined && i.payoutRunId !== exceptRunId))
+    .map((i) => strip<SaleRecord>(i)!);
+}
 export const getRunForPeriod = async (period: string) => {
   const lock = await get<{ runId: string }>(periodLockKey(period));
   return lock ? getRun(lock.runId) : undefined;

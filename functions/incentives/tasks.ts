@@ -10,6 +10,7 @@ import { sendEmail } from '../notifications/email.ts';
 import { ensureExport } from './exports.ts';
 import { accrualLines, derivedId, lateSaleLines, netByCurrency, paymentStatusFor, periodBounds, previousMonth, type Line, type Program } from './model.ts';
 import {
+  accruedSales,
   createRun,
   getRun,
   confirmationFits,
@@ -59,7 +60,7 @@ async function prepareRun(input: { runId: string }) {
 }
 
 /** Per page: the status of runs by id, and the live run of each period (few distinct ones). */
-async function runLookups() {
+function runLookups() {
   const statuses = new Map<string, Promise<string | undefined>>();
   const byPeriod = new Map<string, Promise<RunRecord | undefined>>();
   return {
@@ -73,7 +74,7 @@ async function runLookups() {
     },
   };
 }
-type RunLookups = Awaited<ReturnType<typeof runLookups>>;
+type RunLookups = ReturnType<typeof runLookups>;
 
 const SETTLED_RUN = new Set(['APPROVED', 'PAID']);
 
@@ -85,30 +86,29 @@ const isSale = (i: Record<string, unknown>) => String(i.sk).startsWith('SALE#') 
  * this run's own cut-off, and not taken by another run. Each is taken with a conditional write; the
  * lines are the difference the taken ones make to their period's accrual (lateSaleLines).
  */
-async function lateSaleLinesFor(run: RunRecord, partnerId: string, tier: Tier, items: Record<string, unknown>[], programs: Program[], runs: RunLookups): Promise<StoredLine[]> {
+async function lateSaleLinesFor(run: RunRecord, partnerId: string, tier: Tier, items: Record<string, unknown>[], programs: Program[], runs: RunLookups): Promise<(Line & { lateDealIds: string[] })[]> {
   const { start } = periodBounds(run.period);
   const cutoff = salesCutoffOf(run);
   const byPeriod = new Map<string, Record<string, unknown>[]>();
   for (const i of items) {
     if (!isSale(i) || String(i.closedOn) >= start || String(i.createdAt) >= cutoff) continue;
     const period = String(i.closedOn).slice(0, 7);
-    byPeriod.set(period, [...(byPeriod.get(period) ?? []), i]);
+    const group = byPeriod.get(period);
+    if (group) group.push(i);
+    else byPeriod.set(period, [i]);
   }
-  const out: StoredLine[] = [];
+  const out: (Line & { lateDealIds: string[] })[] = [];
   for (const [period, sales] of byPeriod) {
     const periodRun = await runs.forPeriod(period);
     if (!periodRun || !SETTLED_RUN.has(periodRun.status)) continue;
     const periodCutoff = salesCutoffOf(periodRun);
-    const onTime = sales.filter((i) => String(i.createdAt) < periodCutoff);
-    const takenElsewhere = sales.filter((i) => String(i.createdAt) >= periodCutoff && i.payoutRunId !== undefined && i.payoutRunId !== run.runId);
     const candidates = sales.filter((i) => String(i.createdAt) >= periodCutoff && (i.payoutRunId === undefined || i.payoutRunId === run.runId));
     const taken: Record<string, unknown>[] = [];
     for (const i of candidates) if (await joinRun({ pk: i.pk as string, sk: i.sk as string }, run.runId)) taken.push(i);
     if (!taken.length) continue;
-    const sale = (i: Record<string, unknown>) => strip<SaleRecord>(i)!;
-    const lines = lateSaleLines(programs, tier, partnerId, period, [...onTime, ...takenElsewhere].map(sale), taken.map(sale));
+    const lines = lateSaleLines(programs, tier, partnerId, period, accruedSales(sales, period, periodCutoff, run.runId), taken.map((i) => strip<SaleRecord>(i)!));
     const lateDealIds = taken.map((i) => String(i.dealId));
-    for (const l of lines) out.push({ lineId: derivedId('lin', run.runId, partnerId, l.sourceType, l.sourceId), ...l, lateDealIds });
+    for (const l of lines) out.push({ ...l, lateDealIds });
   }
   return out;
 }
@@ -135,7 +135,7 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
   let taken = 0;
   const budgets = new Set<string>();
   for (const claim of claims) {
-    if (!confirmationFits(taken + 1, new Set([...budgets, String(claim.period)]).size)) break;
+    if (!confirmationFits(taken + 1, budgets.size + (budgets.has(String(claim.period)) ? 0 : 1))) break;
     if (!(await joinRun({ pk: claim.pk as string, sk: claim.sk as string }, run.runId))) continue;
     taken++;
     budgets.add(String(claim.period));
@@ -147,7 +147,7 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
     .filter((i) => isSale(i) && String(i.closedOn) >= start && String(i.closedOn) <= end && String(i.createdAt) < cutoff && i.payoutRunId === undefined)
     .map((i) => strip<SaleRecord>(i)!);
   lines.push(...accrualLines(programs, tier, partnerId, run.period, sales).map((l) => line(l)));
-  lines.push(...(await lateSaleLinesFor(run, partnerId, tier, items, programs, runs)));
+  for (const { lateDealIds, ...l } of await lateSaleLinesFor(run, partnerId, tier, items, programs, runs)) lines.push(line(l, { lateDealIds }));
   for (const clawback of items.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i) && beforeRun(i.createdAt))) {
     if (!SETTLED_RUN.has((await runs.status(clawback.compensatesRunId as string)) ?? '')) continue;
     if (!(await joinRun({ pk: clawback.pk as string, sk: clawback.sk as string }, run.runId))) continue;
@@ -190,7 +190,8 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
 async function processPage(input: { runId: string; page: { index: number; after: string | null } }) {
   const run = await getRun(input.runId);
   if (!run || run.status !== 'CALCULATING') return { skipped: true };
-  const [{ partnerIds }, programs, runs] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms(), runLookups()]);
+  const [{ partnerIds }, programs] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms()]);
+  const runs = runLookups();
   for (let i = 0; i < partnerIds.length; i += PARTNER_CONCURRENCY) {
     await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runs)));
   }
