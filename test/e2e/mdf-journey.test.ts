@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/runtime.ts';
-import { claimBody, decide, fundRequestBody, quarterNow, seedDemo, uploadAll } from '../support/mdf.ts';
-import { client, eventually, startTestSystem, tokenFor, type Client } from '../support/system.ts';
+import { claimBody, decide, fundRequestBody, quarterNow, startDemoSystem, uploadAll } from '../support/mdf.ts';
+import { eventually, tokenFor, type Client } from '../support/system.ts';
 
 const CM = 'channel.manager@example.com';
 const MD = 'marketing.director@example.com';
@@ -15,11 +15,7 @@ describe("a partner's MDF journey over HTTP", () => {
   const period = quarterNow();
 
   beforeAll(async () => {
-    system = await startTestSystem({ config: { claims: { uploadPollSeconds: 1 } } as never });
-    api = client(system);
-    const demo = await seedDemo(system);
-    partnerId = demo.partnerId;
-    partner = demo.tokens.partner;
+    ({ system, api, partnerId, partner } = await startDemoSystem());
     cm = await tokenFor(system, ['channel_manager'], CM);
   });
   afterAll(() => system?.stop());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/runtime.ts';
-import { claimBody, decide, fundRequestBody, quarterNow, seedDemo, uploadAll } from '../support/mdf.ts';
-import { client, eventually, startTestSystem, tokenFor, type Client } from '../support/system.ts';
+import { claimBody, decide, fundRequestBody, quarterNow, startDemoSystem, uploadAll } from '../support/mdf.ts';
+import { eventually, tokenFor, type Client } from '../support/system.ts';
 import { parseCsv } from '../support/csv.ts';
 
 const CM = 'channel.manager@example.com';
@@ -18,11 +18,7 @@ describe('incentives and payouts over HTTP', () => {
   let finance: string;
 
   beforeAll(async () => {
-    system = await startTestSystem({ config: { claims: { uploadPollSeconds: 1 } } as never });
-    api = client(system);
-    const demo = await seedDemo(system);
-    partnerId = demo.partnerId;
-    partner = demo.tokens.partner;
+    ({ system, api, partnerId, partner } = await startDemoSystem());
     admin = await tokenFor(system, ['admin'], 'admin@example.com');
     finance = await tokenFor(system, ['finance'], FINANCE);
   });

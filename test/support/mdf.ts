@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LocalSystem } from '../../local/runtime.ts';
 import { seedDemo } from '../../local/demo.ts';
-import { approvalLinkFor, eventually, type Client } from './system.ts';
+import { approvalLinkFor, client, eventually, startTestSystem, type Client } from './system.ts';
 
 export const quarterNow = () => {
   const d = new Date();
@@ -47,3 +47,10 @@ export async function decide(system: LocalSystem, api: Client, approver: string,
 }
 
 export { seedDemo };
+
+/** The e2e suites' start: a local system with the demo partner, proof uploads checked every second. */
+export async function startDemoSystem() {
+  const system = await startTestSystem({ config: { claims: { uploadPollSeconds: 1 } } as never });
+  const demo = await seedDemo(system);
+  return { system, api: client(system), partnerId: demo.partnerId, partner: demo.tokens.partner };
+}
