@@ -5,7 +5,7 @@ import { notFound } from '../core/errors.ts';
 import { httpApi, json } from '../core/http.ts';
 import { newId } from '../core/ids.ts';
 import { workflows } from '../core/workflow-client.ts';
-import { normaliseDomain, taxKey } from './model.ts';
+import { normaliseDomain, normaliseEmail, taxKey } from './model.ts';
 import { ApplicationInputSchema, PayeeInputSchema, type ApplicationInput } from './schema.ts';
 import { appKey, createApplication, getApplication, getPartner, setPayeeReference, type PartnerRecord } from './store.ts';
 
@@ -31,7 +31,7 @@ export const handler = httpApi({
       const applicationId = newId('application');
       await createApplication({
         ...input,
-        contact: { ...input.contact, email: input.contact.email.toLowerCase() },
+        contact: { ...input.contact, email: normaliseEmail(input.contact.email) },
         applicationId,
         status: 'SUBMITTED',
         taxKey: taxKey(input.company.country, input.company.taxId),

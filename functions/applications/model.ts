@@ -1,20 +1,24 @@
 import { TIERS, type PrmConfig, type Tier } from '../core/config.ts';
 import type { Money } from '../core/money.ts';
+import { canonicalIdentifier } from '../core/text.ts';
 
 export type ApplicationStatus = 'SUBMITTED' | 'AWAITING_APPROVAL' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'FAILED';
 export const OPEN_STATUSES: readonly ApplicationStatus[] = ['SUBMITTED', 'AWAITING_APPROVAL'];
 
 /** Lower-case host without scheme, port, path or a leading "www.": "https://WWW.Acme.com/x" → "acme.com". */
 export function normaliseDomain(website: string): string {
-  const withoutScheme = website.trim().toLowerCase().replace(/^[a-z]+:\/\//, '');
+  const withoutScheme = canonicalIdentifier(website).replace(/^[a-z]+:\/\//, '');
   const host = withoutScheme.split(/[/?#]/)[0]!.split('@').pop()!.split(':')[0]!;
   return host.replace(/^www\./, '').replace(/\.$/, '');
 }
 
 /** Tax ids compare without spaces, dashes, dots or case, within one country: "12-345 678" ≡ "12345678". */
 export function normaliseTaxId(taxId: string): string {
-  return taxId.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return canonicalIdentifier(taxId).toUpperCase().replace(/[^A-Z0-9]/g, '');
 }
+
+/** Emails compare canonically: "Ada@ＡＣＭＥ.example" ≡ "ada@acme.example". */
+export const normaliseEmail = (email: string) => canonicalIdentifier(email);
 
 export function taxKey(country: string, taxId: string): string {
   return `${country.toUpperCase()}#${normaliseTaxId(taxId)}`;

@@ -1,9 +1,8 @@
 import * as z from 'zod';
+import { requiredText as text } from '../core/fields.ts';
 import { MoneySchema } from '../core/money.ts';
 
 export const PARTNER_TYPES = ['reseller', 'distributor', 'var', 'msp', 'referral'] as const;
-
-const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
 
 export const ApplicationInputSchema = z.object({
   company: z.object({

@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
@@ -7,9 +6,10 @@ import { callerFromEvent, requireRole, type Caller, type Role } from './auth.ts'
 import { AppError, badRequest, errorBody, notFound } from './errors.ts';
 import type { fingerprint, once } from './idempotency.ts';
 import { MoneyError } from './money.ts';
+import { logger } from './log.ts';
+import { findUnsafeText } from './text.ts';
 
 export const MAX_BODY_BYTES = 256 * 1024;
-const logger = new Logger({ serviceName: 'prm-api' });
 
 export interface Reply {
   status: number;
@@ -57,6 +57,8 @@ export function zodDetails(error: z.ZodError) {
 }
 
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what = 'Request body'): T {
+  const unsafe = findUnsafeText(value);
+  if (unsafe) throw badRequest('invalid_text', `${what} has text that is not allowed: ${unsafe.path || 'the value'} ${unsafe.message}`, [unsafe]);
   const result = schema.safeParse(value);
   if (!result.success) throw badRequest('validation_failed', `${what} is invalid`, zodDetails(result.error));
   return result.data;

@@ -158,11 +158,19 @@ export const CurrencySchema = /* @__PURE__ */ (() =>
     .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
     .refine(isKnownCurrency, 'is not a supported ISO 4217 currency'))();
 
+/**
+ * The largest amount any request may carry: 10^12 minor units (10 billion USD, 1 trillion JPY).
+ * No real sale, claim or budget comes near it, and sums of thousands of such amounts stay exact
+ * (below 2^53). A payout run still isolates a partner whose figures overflow (incentives/tasks.ts).
+ */
+export const MAX_AMOUNT_MINOR = 1_000_000_000_000;
+
 const amountSchema = /* @__PURE__ */ (() =>
   z
     .number({ error: 'must be an integer number of minor units' })
     .int('must be an integer number of minor units (no decimals)')
-    .refine(Number.isSafeInteger, 'is too large'))();
+    .min(-MAX_AMOUNT_MINOR, `must be at least -${MAX_AMOUNT_MINOR} minor units`)
+    .max(MAX_AMOUNT_MINOR, `must be at most ${MAX_AMOUNT_MINOR} minor units (10^12)`))();
 
 /** Money in a request: positive integer minor units. */
 export const MoneySchema = /* @__PURE__ */ (() =>

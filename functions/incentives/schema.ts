@@ -1,26 +1,32 @@
 import * as z from 'zod';
 import { TIERS } from '../core/config.ts';
-import { CurrencySchema, MoneySchema } from '../core/money.ts';
+import { IsoDateSchema as isoDate, requiredText } from '../core/fields.ts';
+import { CurrencySchema, MAX_AMOUNT_MINOR, MoneySchema } from '../core/money.ts';
 
-const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date');
+/** A sale's units: at most 10^7 in one line (a SPIFF per unit times this stays exact). */
+export const MAX_QUANTITY = 10_000_000;
+/** A SPIFF pays at most 10^8 minor units (1 million USD) a unit, so units × amount stays below 2^53. */
+export const MAX_SPIFF_PER_UNIT_MINOR = 100_000_000;
 const bps = z.number().int('must be whole basis points').min(0).max(10_000, 'at most 10000 bps (100%)');
 
 export const PROGRAM_KINDS = ['rebate', 'spiff', 'volume_tier'] as const;
 
 export const ProgramInputSchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: requiredText(200),
     kind: z.enum(PROGRAM_KINDS),
     currency: CurrencySchema,
     startDate: isoDate,
     endDate: isoDate,
     eligibleTiers: z.array(z.enum(TIERS as [string, ...string[]])).min(1).optional(),
     rebate: z.object({ rateBps: bps }).optional(),
-    spiff: z.object({ sku: z.string().trim().min(1).max(100), amountPerUnit: MoneySchema }).optional(),
-    volumeTiers: z.array(z.object({ fromRevenue: z.object({ amount: z.number().int().min(0), currency: CurrencySchema }), rateBps: bps })).min(1).max(20).optional(),
+    spiff: z
+      .object({
+        sku: requiredText(100),
+        amountPerUnit: MoneySchema.refine((m) => m.amount <= MAX_SPIFF_PER_UNIT_MINOR, { message: `must be at most ${MAX_SPIFF_PER_UNIT_MINOR} minor units a unit`, path: ['amount'] }),
+      })
+      .optional(),
+    volumeTiers: z.array(z.object({ fromRevenue: z.object({ amount: z.number().int().min(0).max(MAX_AMOUNT_MINOR, `must be at most ${MAX_AMOUNT_MINOR} minor units`), currency: CurrencySchema }), rateBps: bps })).min(1).max(20).optional(),
   })
   .superRefine((p, ctx) => {
     if (p.startDate > p.endDate) ctx.addIssue({ code: 'custom', path: ['endDate'], message: 'must not be before startDate' });
@@ -36,10 +42,10 @@ export const ProgramInputSchema = z
 export type ProgramInput = z.infer<typeof ProgramInputSchema>;
 
 export const SaleSchema = z.object({
-  dealId: z.string().trim().min(1).max(128),
+  dealId: requiredText(128),
   closedOn: isoDate,
-  sku: z.string().trim().min(1).max(100),
-  quantity: z.number().int().positive(),
+  sku: requiredText(100),
+  quantity: z.number({ error: 'must be a whole number of units' }).int('must be a whole number of units').positive().max(MAX_QUANTITY, `at most ${MAX_QUANTITY} units in one sale`),
   revenue: MoneySchema,
 });
 export type SaleInput = z.infer<typeof SaleSchema>;
@@ -54,7 +60,7 @@ export const PayoutRunInputSchema = z.object({
 
 export const PaymentsConfirmationSchema = z.object({
   payments: z
-    .array(z.object({ paymentId: z.string().min(1).max(40), paidOn: isoDate, bankReference: z.string().trim().min(1).max(128) }))
+    .array(z.object({ paymentId: z.string().min(1).max(40), paidOn: isoDate, bankReference: requiredText(128) }))
     .min(1)
     .max(500),
 });

@@ -1,9 +1,8 @@
 import * as z from 'zod';
+import { IsoDateSchema as isoDate, requiredText as text } from '../core/fields.ts';
 import { MoneySchema } from '../core/money.ts';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date');
 export const PeriodSchema = z.string().regex(/^\d{4}-Q[1-4]$/, 'must be a quarter such as 2026-Q4');
-const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
 
 export const BudgetInputSchema = z.object({ allocated: MoneySchema });
 
