@@ -3,12 +3,12 @@ import { actorOf, requirePartnerAccess, type Role } from '../core/auth.ts';
 import { readHistory, type AuditEntry } from '../core/audit.ts';
 import { blobs } from '../core/blobs.ts';
 import { config } from '../core/config.ts';
-import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { AppError, badRequest, conflict, notFound } from '../core/errors.ts';
 import { httpApi, json, parseWith } from '../core/http.ts';
 import { newId } from '../core/ids.ts';
 import { money, type Money } from '../core/money.ts';
 import { TaskClosedError, workflows } from '../core/workflow-client.ts';
-import { available, claimWindowOpen, todayUtc } from './model.ts';
+import { available, claimRefusal, todayUtc, type ClaimRefusal } from './model.ts';
 import {
   BudgetInputSchema,
   ClaimInputSchema,
@@ -207,17 +207,7 @@ export const handler = httpApi({
       const frq = await getFundRequest(partnerId, input.fundRequestId);
       if (!frq) throw notFound('Fund request');
       if (frq.status !== 'APPROVED') throw conflict('fund_request_not_approved', `Fund request ${frq.fundRequestId} is ${frq.status}, not APPROVED`);
-      if (input.amount.currency !== frq.requested.currency) throw badRequest('currency_mismatch', `Fund request ${frq.fundRequestId} is in ${frq.requested.currency}`);
-      const today = todayUtc();
-      if (input.activityCompletedOn > today) throw badRequest('activity_not_completed', 'activityCompletedOn is in the future');
-      if (input.activityCompletedOn < frq.activity.startDate) throw badRequest('activity_before_start', `The activity starts on ${frq.activity.startDate}`);
-      const windowDays = config().claims.windowDays;
-      if (!claimWindowOpen(frq.activity.endDate, today, windowDays)) {
-        throw conflict('claim_window_closed', `Claims for this activity closed ${windowDays} days after ${frq.activity.endDate}`);
-      }
-      if (input.amount.amount > frq.remaining) {
-        throw conflict('amount_exceeds_remaining', `Fund request ${frq.fundRequestId} has ${frq.remaining} ${frq.requested.currency} minor units left to claim`);
-      }
+      refuseClaim(claimRefusal(input, frq, { today: todayUtc(), windowDays: config().claims.windowDays, claimable: frq.remaining, resubmission: false }));
       const now = new Date().toISOString();
       const claimId = newId('claim');
       const files = proofFiles(partnerId, claimId, input.proofOfPerformance, 0);
@@ -262,10 +252,14 @@ export const handler = httpApi({
       }
       const input = req.body as ClaimResubmission;
       const amount = input.amount ?? claim.amount;
-      if (amount.currency !== claim.amount.currency) throw badRequest('currency_mismatch', `The claim is in ${claim.amount.currency}`);
+      const activityCompletedOn = input.activityCompletedOn ?? claim.activityCompletedOn;
+      const frq = await getFundRequest(partnerId, claim.fundRequestId);
+      if (!frq) throw notFound('Fund request');
+      // What the claim holds is in the fund request's inClaim: it may be claimed again.
+      refuseClaim(claimRefusal({ amount, activityCompletedOn }, frq, { today: todayUtc(), windowDays: config().claims.windowDays, claimable: frq.remaining + claim.amount.amount, resubmission: true }));
       const round = claim.files.reduce((max, f) => Math.max(max, Number(f.key.split('/').pop()!.split('-')[0]) || 0), 0) + 1;
       const files = input.proofOfPerformance ? proofFiles(partnerId, claim.claimId, input.proofOfPerformance, round) : claim.files;
-      const outcome = await resubmitClaim(claim, { amount, activityCompletedOn: input.activityCompletedOn ?? claim.activityCompletedOn, files }, actorOf(caller), input.comment);
+      const outcome = await resubmitClaim(claim, { amount, activityCompletedOn, files }, actorOf(caller), input.comment);
       if (outcome === 'amount_exceeds_remaining') throw conflict('amount_exceeds_remaining', 'The fund request does not have that much left');
       if (outcome === 'not_awaiting') throw conflict('claim_not_awaiting_changes', 'The claim is no longer waiting for changes');
       try {
@@ -278,3 +272,7 @@ export const handler = httpApi({
     },
   },
 });
+
+function refuseClaim(refusal: ClaimRefusal | undefined): void {
+  if (refusal) throw new AppError(refusal.status, refusal.code, refusal.message);
+}

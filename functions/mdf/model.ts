@@ -1,5 +1,6 @@
 import type { PrmConfig, Tier } from '../core/config.ts';
 import type { Money } from '../core/money.ts';
+import { canonicalIdentifier } from '../core/text.ts';
 
 /**
  * The budget ledger of one partner and quarter, in minor units of one currency. Invariants, always:
@@ -79,10 +80,42 @@ export function claimWindowOpen(activityEndDate: string, today: string, windowDa
   return Date.parse(`${today}T00:00:00Z`) <= Date.parse(`${activityEndDate}T00:00:00Z`) + windowDays * DAY_MS;
 }
 
+export interface ClaimRefusal {
+  status: 400 | 409;
+  code: 'currency_mismatch' | 'activity_not_completed' | 'activity_before_start' | 'claim_window_closed' | 'amount_exceeds_remaining';
+  message: string;
+}
+
+/**
+ * The rules a claim's figures must meet, on submission and on every resubmission alike (one path,
+ * so a PUT cannot store what a POST refuses). `claimable` is what the fund request has left for
+ * this claim (on a resubmission: its remaining plus what the claim already holds). The claim
+ * window counts from the activity's end to the first submission only: a resubmission answers the
+ * vendor's own change request, within that request's own deadline.
+ */
+export function claimRefusal(
+  claim: { amount: Money; activityCompletedOn: string },
+  fundRequest: { fundRequestId: string; requested: Money; activity: { startDate: string; endDate: string } },
+  context: { today: string; windowDays: number; claimable: number; resubmission: boolean },
+): ClaimRefusal | undefined {
+  const { fundRequestId, requested, activity } = fundRequest;
+  if (claim.amount.currency !== requested.currency) return { status: 400, code: 'currency_mismatch', message: `Fund request ${fundRequestId} is in ${requested.currency}` };
+  if (claim.activityCompletedOn > context.today) return { status: 400, code: 'activity_not_completed', message: 'activityCompletedOn is in the future' };
+  if (claim.activityCompletedOn < activity.startDate) return { status: 400, code: 'activity_before_start', message: `The activity starts on ${activity.startDate}` };
+  if (!context.resubmission && !claimWindowOpen(activity.endDate, context.today, context.windowDays)) {
+    return { status: 409, code: 'claim_window_closed', message: `Claims for this activity closed ${context.windowDays} days after ${activity.endDate}` };
+  }
+  if (claim.amount.amount > context.claimable) {
+    return { status: 409, code: 'amount_exceeds_remaining', message: `Fund request ${fundRequestId} has ${context.claimable} ${requested.currency} minor units left to claim` };
+  }
+  return undefined;
+}
+
 export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);
 
+/** Invoice numbers compare canonically (core/text.ts) and without whitespace: "ｉｎｖ‐0 1" ≡ "INV-01". */
 export function normaliseInvoice(invoiceNumber: string): string {
-  return invoiceNumber.trim().toUpperCase().replace(/\s+/g, '');
+  return canonicalIdentifier(invoiceNumber).toUpperCase().replace(/\s+/g, '');
 }
 
 /** Payout months (YYYY-MM) of an ISO timestamp. */
