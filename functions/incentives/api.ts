@@ -155,7 +155,7 @@ export const handler = httpApi({
       if (!run) throw notFound('Payout run');
       const held = [];
       for await (const p of runPayments(run.runId, 'summary')) {
-        if (p.status === 'HELD') held.push({ partnerId: p.partnerId, currency: p.currency, amount: p.amount, reason: 'no payee reference' });
+        if (p.status === 'HELD') held.push({ partnerId: p.partnerId, currency: p.currency, amount: p.amount, reason: p.heldReason === 'calculation_error' ? 'calculation_error' : 'no payee reference', ...(p.heldDetail ? { detail: p.heldDetail } : {}) });
       }
       return json(200, {
         runId: run.runId,

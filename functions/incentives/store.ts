@@ -3,13 +3,14 @@ import { auditPut } from '../core/audit.ts';
 import { ddb, queryAll, tableName, transactUnlessRefused } from '../core/ddb.ts';
 import { isConditionFailure } from '../core/errors.ts';
 import type { Money } from '../core/money.ts';
+import { canonicalIdentifier } from '../core/text.ts';
 import { budgetKey, claimKey } from '../mdf/store.ts';
 import type { Line, PaymentStatus, Program, Sale } from './model.ts';
 
 /*
  * Access patterns
  * - programs:            pk = PROGRAMS, sk = PRG#<id>             (few; one Query lists them)
- * - sale:                pk = PTR#<partnerId>, sk = SALE#<dealId> (dealId unique per partner by key)
+ * - sale:                pk = PTR#<partnerId>, sk = SALE#<canonical dealId> (dealId unique per partner by key)
  * - clawback:            pk = PTR#<partnerId>, sk = CLAWBACK#<dealId>
  * - carried balance:     pk = PTR#<partnerId>, sk = CARRY#<runId>#<currency>
  * - partners in pages:   gsi1pk = PARTNERS, gsi1sk = <partnerId>   (set on partner items)
@@ -56,7 +57,13 @@ export interface PaymentRecord {
   lineCount: number;
   paidOn?: string;
   bankReference?: string;
+  /** Why a HELD payment is held: no payee reference on file, or the partner's calculation failed. */
+  heldReason?: HeldReason;
+  /** For a calculation_error: what failed, for the finance team. */
+  heldDetail?: string;
 }
+
+export type HeldReason = 'no_payee_reference' | 'calculation_error';
 
 export interface SaleRecord extends Sale {
   partnerId: string;
@@ -68,7 +75,9 @@ export interface SaleRecord extends Sale {
 
 export const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'META' });
 const periodLockKey = (period: string) => ({ pk: `RUNPERIOD#${period}`, sk: 'LOCK' });
-export const saleKey = (partnerId: string, dealId: string) => ({ pk: `PTR#${partnerId}`, sk: `SALE#${dealId}` });
+/** Deal ids compare canonically (core/text.ts): "D‐１" and "d-1" are the same deal. */
+export const dealKey = (dealId: string) => canonicalIdentifier(dealId).toUpperCase();
+export const saleKey = (partnerId: string, dealId: string) => ({ pk: `PTR#${partnerId}`, sk: `SALE#${dealKey(dealId)}` });
 export const paymentKey = (runId: string, paymentId: string) => ({ pk: `RUN#${runId}`, sk: `PAY#${paymentId}` });
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
@@ -100,7 +109,7 @@ export async function putSales(partnerId: string, sales: Sale[], now: string): P
   const accepted: string[] = [];
   const duplicates: string[] = [];
   const seen = new Set<string>();
-  const unique = sales.filter((s) => (seen.has(s.dealId) ? (duplicates.push(s.dealId), false) : (seen.add(s.dealId), true)));
+  const unique = sales.filter((s) => (seen.has(dealKey(s.dealId)) ? (duplicates.push(s.dealId), false) : (seen.add(dealKey(s.dealId)), true)));
   const CONCURRENCY = 16;
   for (let i = 0; i < unique.length; i += CONCURRENCY) {
     await Promise.all(
@@ -311,7 +320,7 @@ export async function putPayment(payment: PaymentRecord, carried?: Money): Promi
  */
 const PROJECTIONS = {
   full: undefined,
-  summary: 'paymentId, partnerId, currency, amount, #s',
+  summary: 'paymentId, partnerId, currency, amount, #s, heldReason, heldDetail',
   export: 'paymentId, runId, period, partnerId, partnerLegalName, payeeReference, currency, amount, lineCount, #s',
 } as const;
 

@@ -1,9 +1,11 @@
 import type { ApprovalSummary } from '../approvals/model.ts';
+import { getPartner } from '../applications/store.ts';
 import { config } from '../core/config.ts';
+import { logger } from '../core/log.ts';
 import { publishEvent } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
 import { formatDisplay, money, type Money } from '../core/money.ts';
-import { taskHandler } from '../core/tasks.ts';
+import { isTransient, taskHandler } from '../core/tasks.ts';
 import { workflows } from '../core/workflow-client.ts';
 import type { Tier } from '../core/config.ts';
 import { sendEmail } from '../notifications/email.ts';
@@ -22,11 +24,13 @@ import {
   partnerPartition,
   putPayment,
   runPayments,
+  saleKey,
   salesCutoffOf,
   strip,
   transitionRun,
   type RunRecord,
   type SaleRecord,
+  type PaymentRecord,
   type StoredLine,
 } from './store.ts';
 
@@ -177,6 +181,7 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
         currency,
         amount: net.amount,
         status,
+        ...(status === 'HELD' ? { heldReason: 'no_payee_reference' as const } : {}),
         lines: currencyLines as StoredLine[],
         lineCount: currencyLines.length,
       },
@@ -193,9 +198,42 @@ async function processPage(input: { runId: string; page: { index: number; after:
   const [{ partnerIds }, programs] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms()]);
   const runs = runLookups();
   for (let i = 0; i < partnerIds.length; i += PARTNER_CONCURRENCY) {
-    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runs)));
+    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runs).catch((error) => holdPartner(run, id, error))));
   }
   return { partners: partnerIds.length };
+}
+
+/** Currency code of a payment that holds no money (ISO 4217 "no currency"). */
+export const NO_CURRENCY = 'XXX';
+
+/**
+ * One partner's failed calculation must not stop everyone's payout. An outage (throttling, a 5xx)
+ * is retried by the workflow as before; anything else (an overflow, a corrupt record) releases what
+ * this run took from the partner and records a HELD payment with reason calculation_error, which
+ * finance sees in the run and in its email. The next run tries the partner again.
+ */
+async function holdPartner(run: RunRecord, partnerId: string, error: unknown): Promise<void> {
+  if (isTransient(error)) throw error;
+  const message = `${(error as Error)?.name ?? 'Error'}: ${String((error as Error)?.message ?? error).slice(0, 300)}`;
+  logger.error('partner calculation failed; payment held', { runId: run.runId, partnerId, error: message });
+  for (const item of await partnerPartition(partnerId)) {
+    if (item.payoutRunId === run.runId) await leaveRun({ pk: item.pk as string, sk: item.sk as string }, run.runId);
+  }
+  const profile = await getPartner(partnerId);
+  await putPayment({
+    paymentId: derivedId('pay', run.runId, partnerId, NO_CURRENCY),
+    runId: run.runId,
+    period: run.period,
+    partnerId,
+    partnerLegalName: profile?.legalName ?? partnerId,
+    currency: NO_CURRENCY,
+    amount: 0,
+    status: 'HELD',
+    heldReason: 'calculation_error',
+    heldDetail: message,
+    lines: [],
+    lineCount: 0,
+  });
 }
 
 /** Totals per currency of what is to be paid; held and carried amounts are counted apart. */
@@ -205,8 +243,10 @@ async function finalizeRun(input: { runId: string }) {
   const totals = new Map<string, { currency: string; amount: number; payments: number }>();
   let heldCount = 0;
   let pendingPayments = 0;
+  const failed: PaymentRecord[] = [];
   for await (const p of runPayments(run.runId, 'summary')) {
     if (p.status === 'HELD') heldCount++;
+    if (p.heldReason === 'calculation_error') failed.push(p);
     if (p.status !== 'PENDING') continue;
     pendingPayments++;
     const t = totals.get(p.currency) ?? { currency: p.currency, amount: 0, payments: 0 };
@@ -224,9 +264,20 @@ async function finalizeRun(input: { runId: string }) {
       { label: 'Run', value: run.runId },
       { label: 'Period', value: run.period },
       ...totalList.map((t) => ({ label: `To pay in ${t.currency}`, value: `${formatDisplay(money(t.amount, t.currency))} in ${t.payments} payment(s)` })),
-      { label: 'Held (no payee reference)', value: String(heldCount) },
+      { label: 'Held (no payee reference)', value: String(heldCount - failed.length) },
+      ...(failed.length ? [{ label: 'Held (calculation error)', value: failed.map((p) => p.partnerId).join(', ') }] : []),
     ],
   };
+  if (failed.length && run.status === 'CALCULATING') {
+    await sendEmail({
+      to: [config().approvers.finance],
+      subject: `Payout run ${run.runId}: ${failed.length} partner(s) held on a calculation error`,
+      paragraphs: [
+        `The payout run ${run.runId} for ${run.period} could not calculate what these partners are owed; their payments are HELD (reason calculation_error), everyone else's are in the run. The next run tries them again once their data is corrected.`,
+        ...failed.map((p) => `${p.partnerId}: ${p.heldDetail ?? 'unknown error'}`),
+      ],
+    });
+  }
   return { summary };
 }
 
@@ -235,7 +286,7 @@ async function releaseSources(runId: string) {
     for (const l of payment.lines) {
       if (l.sourceType === 'mdf_claim') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLM#${l.sourceId}` }, runId);
       if (l.sourceType === 'clawback') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLAWBACK#${l.sourceId.split(':').pop()}` }, runId);
-      for (const dealId of l.lateDealIds ?? []) await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `SALE#${dealId}` }, runId);
+      for (const dealId of l.lateDealIds ?? []) await leaveRun(saleKey(payment.partnerId, dealId), runId);
       if (l.sourceType === 'carry_forward') {
         const [fromRunId, currency] = l.sourceId.split(':');
         await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CARRY#${fromRunId}#${currency}` }, runId);

@@ -392,6 +392,32 @@ describe('payout-run workflow (real ASL, local engine)', () => {
     expect(confirm.body).toMatchObject({ confirmed: [], notPayable: [{ paymentId: heldPayment, status: 'HELD' }] });
   });
 
+  it('a partner whose calculation fails is HELD with calculation_error, its sources freed; everyone else is paid and finance is told', async () => {
+    await boot();
+    const P = month(-1);
+    await program({ name: 'Volume', kind: 'volume_tier', currency: 'USD', startDate: `${P}-01`, endDate: '2099-12-31', volumeTiers: [{ fromRevenue: usd(0), rateBps: 100 }] });
+    const broken = await newPartner({ payee: 'DE00 1111', legalName: 'Broken Data Ltd' });
+    const fine = await newPartner({ payee: 'DE00 2222' });
+    await postSales(fine, [sale('F-1', `${P}-05`, usd(100_000))]);
+    // The fault: two sales written past the API's bounds (as data from before the bounds, or a bad
+    // import, would be); their revenue sums beyond the safe integer range in the volume tier.
+    await putSales(broken, [sale('B-1', `${P}-05`, usd(2 ** 52)), sale('B-2', `${P}-06`, usd(2 ** 52))], new Date(Date.now() - 60_000).toISOString());
+    const claimId = await putApprovedClaim(broken, 5_000, `${P}-10T10:00:00.000Z`);
+
+    const { runId, run } = await startRun(P);
+    expect(run.status).toBe('AWAITING_APPROVAL');
+    expect(run.totals).toEqual([{ currency: 'USD', amount: 1_000, payments: 1 }]);
+    expect(run.held).toEqual([{ partnerId: broken, currency: 'XXX', amount: 0, reason: 'calculation_error', detail: expect.stringContaining('MoneyError') }]);
+    // What the run had taken from the broken partner is free again (the next run tries it again).
+    expect(await payoutRunIdOf(broken, claimId)).toBeUndefined();
+    const email = await eventually(async () => system!.outbox.all().find((m) => m.to.includes(FINANCE) && m.subject.includes('calculation error')));
+    expect(email.text).toContain(broken);
+    const approved = await approve(runId);
+    const exp = await csv(runId, 'export');
+    expect(exp.rows.map((r) => r[3])).toEqual([fine]);
+    expect(approved.held).toEqual(run.held);
+  });
+
   it('carry-forward: a clawback larger than the new earnings → no payment; the next month’s run nets the carried balance', async () => {
     await boot();
     const [M1, M2, M3] = [month(-3), month(-2), month(-1)];
