@@ -216,7 +216,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         });
       }
       if (url.pathname.startsWith('/_local/blobs/') && (method === 'PUT' || method === 'GET')) {
-        const key = decodeURIComponent(url.pathname.slice('/_local/blobs/'.length));
+        const key = decodePathPart(url.pathname.slice('/_local/blobs/'.length));
+        if (key === undefined) return sendJson(res, 400, errorJson('invalid_path', 'The path holds malformed percent-encoding'));
         const problem = blobStore.verify(method, key, url.searchParams, req.headers['content-type'], body.length);
         if (problem) return sendJson(res, 403, errorJson('invalid_signature', `Presigned URL refused: ${problem}`));
         if (method === 'PUT') {
@@ -253,7 +254,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-      const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decodeURIComponent(groups[i + 1] ?? '')]));
+      const decoded = m.names.map((_, i) => decodePathPart(groups[i + 1] ?? ''));
+      // API Gateway refuses a path it cannot decode before any Lambda runs; so does the local server.
+      if (decoded.some((v) => v === undefined)) return sendJson(res, 400, errorJson('invalid_path', 'The path holds malformed percent-encoding'));
+      const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decoded[i] as string]));
       const now = new Date();
       const event: APIGatewayProxyEventV2 = {
         version: '2.0',
@@ -335,3 +339,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
 }
 
 export { DEFAULT_CONFIG };
+
+function decodePathPart(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@ import { DecisionSchema } from '../functions/approvals/schema.ts';
 import { BudgetInputSchema, ClaimInputSchema, ClaimResubmissionSchema, FundRequestInputSchema } from '../functions/mdf/schema.ts';
 import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema } from '../functions/incentives/schema.ts';
 
-const REQUEST_BODIES: Record<string, z.ZodType> = {
+export const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /applications': ApplicationInputSchema,
   'PUT /partners/{partnerId}/payee': PayeeInputSchema,
   'POST /approvals/{approvalId}/decision': DecisionSchema,
