@@ -693,6 +693,24 @@ describe('late sales (posted after their period\'s run started)', () => {
     expect((await saleItem(pid, 'B')).payoutRunId).toBe(second.runId);
   });
 
+  it('runs of two periods started together take a late sale once: it is paid by exactly one of them', async () => {
+    const { P2, P1, pid } = await settledPeriod('DE00 7005');
+    await postLate(pid, [sale('B', `${P2}-20`, usd(200_000))]);
+
+    // Both runs see P2 settled and B free; their pages race for B.
+    const [r1, rC] = await Promise.all([startRun(P1), startRun(C)]);
+    const lateLines = (await Promise.all([r1.runId, rC.runId].map((runId) => linesOf(runId, pid)))).map((lines) => lines.filter((l) => l.lateDealIds?.includes('B')));
+    // Exactly one run carries B's lines: its own 2.5% rebate and the volume-tier difference (+24,000).
+    expect(lateLines.filter((lines) => lines.length > 0)).toHaveLength(1);
+    expect(lateLines.flat().map((l) => l.amount.amount).sort((x, y) => x - y)).toEqual([5_000, 24_000]);
+    const owner = lateLines[0]!.length > 0 ? r1.runId : rC.runId;
+    expect((await saleItem(pid, 'B')).payoutRunId).toBe(owner);
+    await Promise.all([approve(r1.runId), approve(rC.runId)]);
+    // Neither period has sales of its own: the two runs' line files together pay B once.
+    const paid = (await Promise.all([csv(r1.runId, 'lines'), csv(rC.runId, 'lines')])).flatMap((c) => c.rows);
+    expect(paid.map((r) => Number(r[8])).sort((x, y) => x - y)).toEqual([5_000, 24_000]);
+  });
+
   it('with a settle time, a sale posted just before the run started is late, not lost', async () => {
     const SETTLE_SECONDS = 3;
     await boot({ salesSettleSeconds: SETTLE_SECONDS });
