@@ -15,6 +15,7 @@ import {
   type ApplicationRecord,
   type PartnerRecord,
 } from './store.ts';
+import { recordMetric } from '../core/metrics.ts';
 
 export interface ApproverDecision {
   approvalId: string;
@@ -108,6 +109,7 @@ async function provision(app: ApplicationRecord, decision: ApproverDecision) {
     return { status: 'REJECTED' };
   }
   await publishEvent('ApplicationApproved', app.applicationId, 'APPROVED', partner.partnerId);
+  recordMetric('ApplicationsApproved');
   await tellApplicant(app, 'Welcome to the partner program', [
     `Your application ${app.applicationId} was approved. Your partner id is ${partner.partnerId}, at the ${tier} tier.`,
     `Your market development funds budget for ${budget.period} is ${formatDisplay(budget.allocated)}.`,

@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { lazy, port } from './port.ts';
+import { traced } from './tracing.ts';
 
 export interface BlobStore {
   /** A URL the client PUTs the file to; content type and size are bound into it. */
@@ -14,7 +15,7 @@ export interface BlobStore {
 function s3BlobStore(): BlobStore {
   const sdk = lazy(async () => {
     const { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, getSignedUrl } = await import('./aws/s3.ts');
-    return { s3: new S3Client({}), getSignedUrl, GetObjectCommand, HeadObjectCommand, PutObjectCommand };
+    return { s3: traced(new S3Client({})), getSignedUrl, GetObjectCommand, HeadObjectCommand, PutObjectCommand };
   });
   const Bucket = () => process.env.BUCKET_NAME;
   return {

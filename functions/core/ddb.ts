@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './errors.ts';
+import { traced } from './tracing.ts';
 
 let client: DynamoDBDocumentClient | undefined;
 
@@ -13,7 +14,7 @@ export function ddb(): DynamoDBDocumentClient {
         ? { endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
         : {},
     );
-    client = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
+    client = DynamoDBDocumentClient.from(traced(base), { marshallOptions: { removeUndefinedValues: true } });
   }
   return client;
 }

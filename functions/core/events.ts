@@ -1,4 +1,5 @@
 import { lazy, port } from './port.ts';
+import { traced } from './tracing.ts';
 
 /** A domain event third-party apps subscribe to: the record's id and its new status. */
 export interface DomainEvent {
@@ -17,7 +18,7 @@ export interface EventPublisher {
 function eventBridgePublisher(): EventPublisher {
   const sdk = lazy(async () => {
     const { EventBridgeClient, PutEventsCommand } = await import('./aws/eventbridge.ts');
-    return { client: new EventBridgeClient({}), PutEventsCommand };
+    return { client: traced(new EventBridgeClient({})), PutEventsCommand };
   });
   return {
     async publish(event) {

@@ -1,3 +1,5 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -7,6 +9,7 @@ import { AppError, badRequest, errorBody, notFound } from './errors.ts';
 import type { fingerprint, once } from './idempotency.ts';
 import { MoneyError } from './money.ts';
 import { logger } from './log.ts';
+import { metrics } from './metrics.ts';
 import { findUnsafeText } from './text.ts';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -182,6 +185,8 @@ export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
   };
 
   return middy<Event, Result, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .use({
       // Errors become the API's error JSON; nothing of a stack trace leaves the function.
       onError: async (request) => {

@@ -1,4 +1,5 @@
 import { port } from './port.ts';
+import { traced } from './tracing.ts';
 
 export interface SecretSource {
   linkSigningKey(): Promise<string>;
@@ -11,7 +12,7 @@ function secretsManagerSource(): SecretSource {
     linkSigningKey: () =>
       (cached ??= import('./aws/secrets-manager.ts')
         .then(({ GetSecretValueCommand, SecretsManagerClient }) =>
-          new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: process.env.LINK_SECRET_ARN })),
+          traced(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: process.env.LINK_SECRET_ARN })),
         )
         .then((out) => {
           if (!out.SecretString) throw new Error('Link signing secret is empty');

@@ -1,3 +1,7 @@
+import type { Context } from 'aws-lambda';
+import { logger } from './log.ts';
+import { flushMetrics } from './metrics.ts';
+
 /**
  * Step Functions task handlers: one Lambda per context, dispatched on `task`. Failures the
  * workflow should retry (throttling, 5xx, transaction conflicts) are renamed `TransientError`, the
@@ -34,14 +38,20 @@ export class TransientError extends Error {
 type Task = (input: any) => Promise<unknown>;
 
 export function taskHandler(tasks: Record<string, Task>) {
-  return async (event: { task?: string }): Promise<unknown> => {
+  return async (event: { task?: string }, context?: Context): Promise<unknown> => {
     const task = event?.task ? tasks[event.task] : undefined;
     if (!task) throw Object.assign(new Error(`Unknown task ${String(event?.task)}`), { name: 'UnknownTask' });
+    if (context?.awsRequestId) logger.addContext(context);
+    logger.appendKeys({ task: event.task });
     try {
       return (await task(event)) ?? {};
     } catch (error) {
       if (isTransient(error)) throw new TransientError(error);
+      logger.warn('task failed; the workflow decides what follows', { error: error as Error });
       throw error;
+    } finally {
+      flushMetrics();
+      logger.resetKeys();
     }
   };
 }

@@ -1,5 +1,6 @@
 import { STATE_MACHINES, type StateMachineName } from '../catalog.ts';
 import { lazy, port } from './port.ts';
+import { traced } from './tracing.ts';
 
 /** The task behind a token is over (decided, timed out, or never existed): not a server error. */
 export class TaskClosedError extends Error {
@@ -23,7 +24,7 @@ const CLOSED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'Invalid
 function sfnWorkflowClient(): WorkflowClient {
   const sdk = lazy(async () => {
     const commands = await import('./aws/sfn.ts');
-    return { sfn: new commands.SFNClient({}), ...commands };
+    return { sfn: traced(new commands.SFNClient({})), ...commands };
   });
   const closedTaskAware = async (send: (s: Awaited<ReturnType<typeof sdk>>) => Promise<unknown>) => {
     try {

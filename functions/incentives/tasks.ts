@@ -33,6 +33,7 @@ import {
   type PaymentRecord,
   type StoredLine,
 } from './store.ts';
+import { recordMetric } from '../core/metrics.ts';
 
 export const PAGE_SIZE = 100;
 
@@ -256,7 +257,10 @@ async function finalizeRun(input: { runId: string }) {
   }
   const totalList = [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency));
   if (run.status === 'CALCULATING') {
-    await transitionRun(run.runId, ['CALCULATING'], 'AWAITING_APPROVAL', 'workflow', { totals: totalList, heldCount, pendingPayments });
+    if (await transitionRun(run.runId, ['CALCULATING'], 'AWAITING_APPROVAL', 'workflow', { totals: totalList, heldCount, pendingPayments })) {
+      recordMetric('PaymentsHeld', heldCount);
+      for (const t of totalList) recordMetric('PayoutTotalMinor', t.amount, { currency: t.currency });
+    }
   }
   const summary: ApprovalSummary = {
     title: `Payout run ${run.runId} for ${run.period}`,

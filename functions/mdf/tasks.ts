@@ -20,6 +20,7 @@ import {
   type ClaimRecord,
   type FundRequestRecord,
 } from './store.ts';
+import { recordMetric } from '../core/metrics.ts';
 
 interface Decision {
   decision: 'approve' | 'reject' | 'request_changes';
@@ -94,6 +95,7 @@ async function fundRequestDecide(input: { partnerId: string; fundRequestId: stri
     const outcome = await approveFundRequest(frq, amount.amount, { actor: decision.decidedBy, ...(comment ? { comment } : {}) });
     if (outcome === 'ok') {
       await publishEvent('FundRequestApproved', frq.fundRequestId, 'APPROVED', frq.partnerId);
+      recordMetric('FundRequestsApproved');
       await tellPartner(frq.partnerId, `${label} approved`, [
         `${label} was approved for ${formatDisplay(amount)}${amount.amount < frq.requested.amount ? ` (you asked for ${formatDisplay(frq.requested)})` : ''}.`,
         ...(comment ? [`Comment: ${comment}`] : []),
@@ -192,6 +194,7 @@ async function claimSettle(input: { partnerId: string; claimId: string; decision
     return { status: (await loadClaim(input.partnerId, input.claimId)).status };
   }
   await publishEvent('ClaimApproved', claim.claimId, 'APPROVED', claim.partnerId);
+  recordMetric('ClaimsApproved');
   const partial = approved.amount < claim.amount.amount;
   await tellPartner(claim.partnerId, `Claim ${claim.claimId} approved`, [
     `Your claim ${claim.claimId} (invoice ${claim.invoiceNumber}) was approved for ${formatDisplay(approved)}${partial ? ` of the ${formatDisplay(claim.amount)} claimed` : ''}.`,
@@ -207,6 +210,7 @@ async function claimReject(input: { partnerId: string; claimId: string; decision
   const comment = input.decision?.comment ?? input.reason ?? undefined;
   if (!(await rejectClaim(claim, input.decision?.decidedBy ?? 'workflow', comment))) return { status: (await loadClaim(input.partnerId, input.claimId)).status };
   await publishEvent('ClaimRejected', claim.claimId, 'REJECTED', claim.partnerId);
+  recordMetric('ClaimsRejected');
   await tellPartner(claim.partnerId, `Claim ${claim.claimId} rejected`, [`Your claim ${claim.claimId} (invoice ${claim.invoiceNumber}) was not approved.`, ...(comment ? [`Reason: ${comment}`] : [])]);
   return { status: 'REJECTED' };
 }

@@ -1,5 +1,6 @@
 import { config } from '../core/config.ts';
 import { lazy, port } from '../core/port.ts';
+import { traced } from '../core/tracing.ts';
 
 export interface EmailMessage {
   to: string[];
@@ -16,7 +17,7 @@ export interface Mailer {
 function sesMailer(): Mailer {
   const sdk = lazy(async () => {
     const { SESv2Client, SendEmailCommand } = await import('../core/aws/sesv2.ts');
-    return { ses: new SESv2Client({}), SendEmailCommand };
+    return { ses: traced(new SESv2Client({})), SendEmailCommand };
   });
   return {
     async send(message) {
