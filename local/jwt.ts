@@ -53,6 +53,10 @@ export class LocalJwt {
     }
     const claims: Record<string, string> = {};
     for (const [k, v] of Object.entries(payload)) {
+      if (Array.isArray(v) && v.some((item) => typeof item !== 'string' || /\s/.test(item))) {
+        // Cognito never issues these (a group name has no white space); flattened they would read as other values.
+        throw new Error(`The token's ${k} claim has an item that is not a string without white space`);
+      }
       claims[k] = Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
     }
     return claims;

@@ -46,4 +46,12 @@ describe('local token verifier', () => {
     await expect(jwt.verify(await token({ iat: now() - 7200, exp: now() - 3600 }))).rejects.toThrow();
     await expect(jwt.verify(await token({ iat: now(), exp: now() + 3600 }, 'HS512'))).rejects.toThrow();
   });
+
+  it('delivers cognito:groups as API Gateway does ("[a b]"), and refuses a group name with white space that would read as two', async () => {
+    const sign = (groups: string[]) => jwt.sign({ sub: 'u', email: 'a@b.example', groups: groups as never });
+    expect((await jwt.verify(await sign(['admin,finance'])))['cognito:groups']).toBe('[admin,finance]');
+    expect((await jwt.verify(await sign([])))['cognito:groups']).toBe('[]');
+    await expect(jwt.verify(await sign(['x admin']))).rejects.toThrow();
+    await expect(jwt.verify(await sign(['x\tadmin']))).rejects.toThrow();
+  });
 });
