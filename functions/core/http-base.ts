@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { callerFromEvent, requireRole, type Caller, type Role } from './auth.ts';
+import { config } from './config.ts';
 import { AppError, badRequest, errorBody, notFound } from './errors.ts';
 import type { fingerprint, once } from './idempotency.ts';
 import { MoneyError } from './money.ts';
@@ -62,6 +63,38 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what = 'Reque
   const result = schema.safeParse(value);
   if (!result.success) throw badRequest('validation_failed', `${what} is invalid`, zodDetails(result.error));
   return result.data;
+}
+
+/**
+ * The API's own origins: the one the request came in on (`https://<domainName>` on API Gateway, which
+ * sets x-forwarded-proto; the local server sets it to http) and the configured public base URL, which
+ * emailed links and the pages they open use.
+ */
+export function ownOrigins(event: APIGatewayProxyEventV2, headers: Record<string, string>): string[] {
+  const origins: string[] = [];
+  const proto = (headers['x-forwarded-proto'] ?? 'https').split(',')[0]!.trim().toLowerCase();
+  const domain = event.requestContext?.domainName;
+  if (domain && (proto === 'https' || proto === 'http')) origins.push(`${proto}://${domain.toLowerCase()}`);
+  try {
+    origins.push(new URL(config().baseUrl).origin.toLowerCase());
+  } catch {
+    // no usable base URL configured: the request's own origin alone
+  }
+  return origins;
+}
+
+/**
+ * A state-changing request from a browser page of another site (cross-site form POST) is refused with
+ * 403 foreign_origin: an `Origin` header, when present, must be one of the API's own origins.
+ * `Origin: null` (sandboxed frames, opaque redirects, file: pages) is refused; no Origin at all
+ * (curl, server-to-server) passes.
+ */
+export function requireSameOrigin(req: Pick<ApiRequest<unknown>, 'event' | 'headers'>): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  if (!ownOrigins(req.event, req.headers).includes(origin.trim().toLowerCase())) {
+    throw new AppError(403, 'foreign_origin', 'This request came from a page of another site (Origin header); open the link from the email and decide there');
+  }
 }
 
 /** Body parsing: size limit (413), media type (415), JSON or form syntax (400). */
