@@ -39,6 +39,13 @@ export interface Route<B = unknown> {
   form?: boolean;
   /** Honour the Idempotency-Key header. */
   idempotent?: boolean;
+  /**
+   * Whose Idempotency-Keys these are when the caller is anonymous (an authenticated caller's keys are
+   * its own, by `sub`): a scope derived from the applicant in the body, so that another caller using
+   * the same key neither receives this caller's reply nor is refused for it. Required on a public
+   * idempotent route.
+   */
+  idempotencyScope?: (req: ApiRequest<B>) => string;
   handle: (req: ApiRequest<B>) => Promise<Reply>;
 }
 
@@ -163,6 +170,9 @@ export function errorReply(error: unknown): Reply {
 }
 
 type Event = APIGatewayProxyEventV2;
+
+/** Added to the function's remaining time for the IN_PROGRESS expiry: clocks of two invocations may differ a little. */
+const IN_PROGRESS_MARGIN_MS = 1000;
 type Result = APIGatewayProxyStructuredResultV2;
 
 /** Idempotency-Key support (idempotency.ts, on DynamoDB); http.ts passes it in. */
@@ -180,7 +190,9 @@ export interface Idempotency {
 export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
   const unsupported = idempotency ? undefined : Object.keys(routes).find((k) => routes[k]!.idempotent);
   if (unsupported) throw new Error(`${unsupported} is idempotent: serve it with httpApi from core/http.ts`);
-  const dispatch = async (event: Event): Promise<Result> => {
+  const unscoped = Object.keys(routes).find((k) => routes[k]!.idempotent && routes[k]!.auth === 'public' && !routes[k]!.idempotencyScope);
+  if (unscoped) throw new Error(`${unscoped} is public and idempotent: give it an idempotencyScope, or every anonymous caller shares its keys`);
+  const dispatch = async (event: Event, context?: Context): Promise<Result> => {
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const route = routes[event.routeKey];
     if (!route) throw notFound('Route');
@@ -203,11 +215,20 @@ export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
     const key = headers['idempotency-key'];
     if (route.idempotent && key !== undefined && idempotency) {
       const { once, fingerprint } = idempotency;
-      const scope = caller?.sub ?? 'public';
-      const reply = await once(scope, key, fingerprint(method, event.rawPath, rawBody), async () => {
-        const r = await route.handle(req);
-        return { status: r.status, json: r.json, ...(r.headers ? { headers: r.headers } : {}) };
-      });
+      const scope = caller?.sub ?? route.idempotencyScope!(req);
+      // The record holds the key until this invocation's deadline: a crashed request does not block it for the TTL.
+      const remaining = context?.getRemainingTimeInMillis?.();
+      const options = typeof remaining === 'number' && remaining > 0 ? { inProgressMs: remaining + IN_PROGRESS_MARGIN_MS } : {};
+      const reply = await once(
+        scope,
+        key,
+        fingerprint(method, event.rawPath, rawBody),
+        async () => {
+          const r = await route.handle(req);
+          return { status: r.status, json: r.json, ...(r.headers ? { headers: r.headers } : {}) };
+        },
+        options,
+      );
       const { replayed, ...stored } = reply;
       return toResult({ ...stored, headers: { ...(stored.headers ?? {}), ...(replayed ? { 'idempotent-replayed': 'true' } : {}) } }, requestId);
     }
