@@ -170,10 +170,10 @@ export function errorReply(error: unknown): Reply {
 }
 
 type Event = APIGatewayProxyEventV2;
+type Result = APIGatewayProxyStructuredResultV2;
 
 /** Added to the function's remaining time for the IN_PROGRESS expiry: clocks of two invocations may differ a little. */
 const IN_PROGRESS_MARGIN_MS = 1000;
-type Result = APIGatewayProxyStructuredResultV2;
 
 /** Idempotency-Key support (idempotency.ts, on DynamoDB); http.ts passes it in. */
 export interface Idempotency {
