@@ -252,6 +252,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
 
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+      // API Gateway sets x-forwarded-proto (https) itself, overriding the caller's; the local server speaks http.
+      headers['x-forwarded-proto'] = 'http';
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
       const decoded = m.names.map((_, i) => decodePathPart(groups[i + 1] ?? ''));

@@ -3,6 +3,7 @@ import { readHistory } from '../core/audit.ts';
 import { config } from '../core/config.ts';
 import { notFound } from '../core/errors.ts';
 import { httpApi, json } from '../core/http.ts';
+import { anonymousScope } from '../core/idempotency.ts';
 import { newId } from '../core/ids.ts';
 import { workflows } from '../core/workflow-client.ts';
 import { normaliseDomain, normaliseEmail, taxKey } from './model.ts';
@@ -25,6 +26,11 @@ export const handler = httpApi({
     auth: 'public',
     body: ApplicationInputSchema,
     idempotent: true,
+    // Anonymous: an Idempotency-Key is the applicant's (canonical contact email and tax id), not everyone's.
+    idempotencyScope: (req) => {
+      const input = req.body as ApplicationInput;
+      return anonymousScope(normaliseEmail(input.contact.email), taxKey(input.company.country, input.company.taxId));
+    },
     handle: async (req) => {
       const input = req.body as ApplicationInput;
       const now = new Date().toISOString();

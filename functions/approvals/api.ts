@@ -1,7 +1,7 @@
 import { hasRole, requireCaller } from '../core/auth.ts';
 import { blobs } from '../core/blobs.ts';
 import { AppError, badRequest, conflict, forbidden, gone, notFound } from '../core/errors.ts';
-import { httpApi, json, parseWith, type Reply } from '../core/http.ts';
+import { httpApi, json, parseWith, requireSameOrigin, type Reply } from '../core/http.ts';
 import { assertSameCurrency, compare, parseDecimal, type Money } from '../core/money.ts';
 import { secrets } from '../core/secrets.ts';
 import { TaskClosedError, workflows } from '../core/workflow-client.ts';
@@ -35,6 +35,7 @@ function wantsHtml(headers: Record<string, string>): boolean {
 
 function htmlError(error: unknown): Reply | undefined {
   if (!(error instanceof AppError)) return undefined;
+  if (error.code === 'foreign_origin') return { status: 403, html: messagePage('Decision not accepted from another site', error.message) };
   const titles: Record<number, string> = { 403: 'Link not valid', 404: 'Approval not found', 409: 'Already decided', 410: 'Link expired', 400: 'Cannot record this decision' };
   return { status: error.status, html: messagePage(titles[error.status] ?? 'Cannot continue', error.message) };
 }
@@ -161,6 +162,8 @@ export const handler = httpApi({
     handle: async (req) => {
       const asHtml = wantsHtml(req.headers);
       try {
+        // The decision page is the API's own HTML; a form on another site must not be able to decide.
+        requireSameOrigin(req);
         const { approval, status, handedOverTo } = await decide(req.params.approvalId!, req.body as DecisionInput);
         if (asHtml) return { status: 200, html: decidedPage(approval, status, handedOverTo) };
         const next = handedOverTo ? { next: { approvalId: handedOverTo.approvalId, approverRole: handedOverTo.approverRole } } : {};

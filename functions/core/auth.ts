@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { forbidden, notFound, unauthorized } from './errors.ts';
+import { AppError, forbidden, notFound, unauthorized } from './errors.ts';
 
 export const ROLES = ['partner', 'channel_manager', 'marketing_director', 'finance', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -13,17 +13,27 @@ export interface Caller {
 
 type JwtClaims = Record<string, string | number | boolean | string[] | undefined>;
 
+/** Group names this API accepts in a token: letters, digits, `_`, `-`, `:` and `.` (roles, partner groups). */
+export const SAFE_GROUP_NAME = /^[A-Za-z0-9_:.-]+$/;
+
+const invalidGroups = () => new AppError(401, 'invalid_groups_claim', 'The token\'s cognito:groups claim is malformed or has a group name with characters that are not allowed');
+
 /**
- * API Gateway's JWT authorizer flattens array claims into a string such as "[partner admin]";
- * the local server passes real arrays. Both shapes are accepted.
+ * `cognito:groups` exactly as API Gateway's JWT authorizer hands an array claim to Lambda: one string,
+ * the names inside brackets separated by single spaces ("[partner admin]"; the local server does the
+ * same). Nothing else is split: a name with a comma, bracket or other character outside
+ * SAFE_GROUP_NAME (which would be read as several groups, or is not in that form) refuses the token.
+ * Safe names that are not roles are ignored.
  */
-function parseGroups(raw: unknown): Role[] {
-  const list = Array.isArray(raw)
-    ? raw.map(String)
-    : typeof raw === 'string'
-      ? raw.replace(/^\[|\]$/g, '').split(/[\s,]+/)
-      : [];
-  return list.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
+export function parseGroups(raw: unknown): Role[] {
+  if (raw === undefined) return [];
+  if (typeof raw !== 'string') throw invalidGroups();
+  const inner = /^\[(.*)\]$/s.exec(raw)?.[1];
+  if (inner === undefined) throw invalidGroups();
+  if (inner === '') return [];
+  const names = inner.split(' ');
+  if (!names.every((g) => SAFE_GROUP_NAME.test(g))) throw invalidGroups();
+  return names.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
 }
 
 export function callerFromEvent(event: APIGatewayProxyEventV2): Caller | undefined {

@@ -35,6 +35,11 @@ export interface PrmConfig {
   };
   idempotencyTtlSeconds: number;
   /**
+   * How long an IN_PROGRESS idempotency record holds its key when the function's deadline is not
+   * known (the API functions pass the time they have left instead); after it a retry takes over.
+   */
+  idempotencyInProgressSeconds: number;
+  /**
    * A payout run takes the sales posted up to this many seconds before it started; later ones are
    * late and go to the next run. Deployed, a sale stamped just before the start may still be in
    * flight for up to the sales API's timeout (lib/ sets it above that); locally a sale is written
@@ -71,6 +76,7 @@ export const DEFAULT_CONFIG: PrmConfig = {
     uploadPollSeconds: 60,
   },
   idempotencyTtlSeconds: 24 * 3600,
+  idempotencyInProgressSeconds: 30,
   salesSettleSeconds: 0,
 };
 

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { callerFromEvent, requireRole, type Caller, type Role } from './auth.ts';
+import { config } from './config.ts';
 import { AppError, badRequest, errorBody, notFound } from './errors.ts';
 import type { fingerprint, once } from './idempotency.ts';
 import { MoneyError } from './money.ts';
@@ -41,6 +42,13 @@ export interface Route<B = unknown> {
   form?: boolean;
   /** Honour the Idempotency-Key header. */
   idempotent?: boolean;
+  /**
+   * Whose Idempotency-Keys these are when the caller is anonymous (an authenticated caller's keys are
+   * its own, by `sub`): a scope derived from the applicant in the body, so that another caller using
+   * the same key neither receives this caller's reply nor is refused for it. Required on a public
+   * idempotent route.
+   */
+  idempotencyScope?: (req: ApiRequest<B>) => string;
   handle: (req: ApiRequest<B>) => Promise<Reply>;
 }
 
@@ -65,6 +73,38 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what = 'Reque
   const result = schema.safeParse(value);
   if (!result.success) throw badRequest('validation_failed', `${what} is invalid`, zodDetails(result.error));
   return result.data;
+}
+
+/**
+ * The API's own origins: the one the request came in on (`https://<domainName>` on API Gateway, which
+ * sets x-forwarded-proto; the local server sets it to http) and the configured public base URL, which
+ * emailed links and the pages they open use.
+ */
+export function ownOrigins(event: APIGatewayProxyEventV2, headers: Record<string, string>): string[] {
+  const origins: string[] = [];
+  const proto = (headers['x-forwarded-proto'] ?? 'https').split(',')[0]!.trim().toLowerCase();
+  const domain = event.requestContext?.domainName;
+  if (domain && (proto === 'https' || proto === 'http')) origins.push(`${proto}://${domain.toLowerCase()}`);
+  try {
+    origins.push(new URL(config().baseUrl).origin.toLowerCase());
+  } catch {
+    // no usable base URL configured: the request's own origin alone
+  }
+  return origins;
+}
+
+/**
+ * A state-changing request from a browser page of another site (cross-site form POST) is refused with
+ * 403 foreign_origin: an `Origin` header, when present, must be one of the API's own origins.
+ * `Origin: null` (sandboxed frames, opaque redirects, file: pages) is refused; no Origin at all
+ * (curl, server-to-server) passes.
+ */
+export function requireSameOrigin(req: Pick<ApiRequest<unknown>, 'event' | 'headers'>): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  if (!ownOrigins(req.event, req.headers).includes(origin.trim().toLowerCase())) {
+    throw new AppError(403, 'foreign_origin', 'This request came from a page of another site (Origin header); open the link from the email and decide there');
+  }
 }
 
 /** Body parsing: size limit (413), media type (415), JSON or form syntax (400). */
@@ -135,6 +175,9 @@ export function errorReply(error: unknown): Reply {
 type Event = APIGatewayProxyEventV2;
 type Result = APIGatewayProxyStructuredResultV2;
 
+/** Added to the function's remaining time for the IN_PROGRESS expiry: clocks of two invocations may differ a little. */
+const IN_PROGRESS_MARGIN_MS = 1000;
+
 /** Idempotency-Key support (idempotency.ts, on DynamoDB); http.ts passes it in. */
 export interface Idempotency {
   once: typeof once;
@@ -150,7 +193,9 @@ export interface Idempotency {
 export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
   const unsupported = idempotency ? undefined : Object.keys(routes).find((k) => routes[k]!.idempotent);
   if (unsupported) throw new Error(`${unsupported} is idempotent: serve it with httpApi from core/http.ts`);
-  const dispatch = async (event: Event): Promise<Result> => {
+  const unscoped = Object.keys(routes).find((k) => routes[k]!.idempotent && routes[k]!.auth === 'public' && !routes[k]!.idempotencyScope);
+  if (unscoped) throw new Error(`${unscoped} is public and idempotent: give it an idempotencyScope, or every anonymous caller shares its keys`);
+  const dispatch = async (event: Event, context?: Context): Promise<Result> => {
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const route = routes[event.routeKey];
     if (!route) throw notFound('Route');
@@ -173,11 +218,20 @@ export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
     const key = headers['idempotency-key'];
     if (route.idempotent && key !== undefined && idempotency) {
       const { once, fingerprint } = idempotency;
-      const scope = caller?.sub ?? 'public';
-      const reply = await once(scope, key, fingerprint(method, event.rawPath, rawBody), async () => {
-        const r = await route.handle(req);
-        return { status: r.status, json: r.json, ...(r.headers ? { headers: r.headers } : {}) };
-      });
+      const scope = caller?.sub ?? route.idempotencyScope!(req);
+      // The record holds the key until this invocation's deadline: a crashed request does not block it for the TTL.
+      const remaining = context?.getRemainingTimeInMillis?.();
+      const options = typeof remaining === 'number' && remaining > 0 ? { inProgressMs: remaining + IN_PROGRESS_MARGIN_MS } : {};
+      const reply = await once(
+        scope,
+        key,
+        fingerprint(method, event.rawPath, rawBody),
+        async () => {
+          const r = await route.handle(req);
+          return { status: r.status, json: r.json, ...(r.headers ? { headers: r.headers } : {}) };
+        },
+        options,
+      );
       const { replayed, ...stored } = reply;
       return toResult({ ...stored, headers: { ...(stored.headers ?? {}), ...(replayed ? { 'idempotent-replayed': 'true' } : {}) } }, requestId);
     }
