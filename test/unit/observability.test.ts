@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 async function run(task: (input: unknown) => Promise<unknown>, context?: Partial<Context>) {
   const written: string[] = [];
   const capture = (chunk: unknown) => (written.push(String(chunk)), true);
-  // Metrics write to stdout, the logger's warnings to stderr (console when POWERTOOLS_DEV is set).
-  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture), ...(['log', 'info', 'warn', 'error'] as const).map((m) => vi.spyOn(console, m).mockImplementation(capture))];
+  // Metrics write to stdout, the logger's warnings to stderr.
+  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
   try {
     const { taskHandler } = await import('../../functions/core/tasks.ts');
     await taskHandler({ work: task })({ task: 'work' }, context as Context).catch(() => undefined);
