@@ -217,7 +217,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
       }
       if (url.pathname.startsWith('/_local/blobs/') && (method === 'PUT' || method === 'GET')) {
         const key = decodePathPart(url.pathname.slice('/_local/blobs/'.length));
-        if (key === undefined) return sendJson(res, 400, errorJson('invalid_path', 'The path holds malformed percent-encoding'));
+        if (key === undefined) return malformedPath(res);
         const problem = blobStore.verify(method, key, url.searchParams, req.headers['content-type'], body.length);
         if (problem) return sendJson(res, 403, errorJson('invalid_signature', `Presigned URL refused: ${problem}`));
         if (method === 'PUT') {
@@ -258,7 +258,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
       for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
       const decoded = m.names.map((_, i) => decodePathPart(groups[i + 1] ?? ''));
       // API Gateway refuses a path it cannot decode before any Lambda runs; so does the local server.
-      if (decoded.some((v) => v === undefined)) return sendJson(res, 400, errorJson('invalid_path', 'The path holds malformed percent-encoding'));
+      if (decoded.some((v) => v === undefined)) return malformedPath(res);
       const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decoded[i] as string]));
       const now = new Date();
       const event: APIGatewayProxyEventV2 = {
@@ -341,6 +341,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
 }
 
 export { DEFAULT_CONFIG };
+
+const malformedPath = (res: ServerResponse) => sendJson(res, 400, errorJson('invalid_path', 'The path holds malformed percent-encoding'));
 
 function decodePathPart(raw: string): string | undefined {
   try {
