@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Money } from '../core/money.ts';
 
 export type Decision = 'approve' | 'reject' | 'request_changes';
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'CHANGES_REQUESTED' | 'EXPIRED';
+/** ESCALATED: the approver did not answer in time and the approval was handed to the next rung (its link decides nothing). */
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'CHANGES_REQUESTED' | 'EXPIRED' | 'ESCALATED';
 export type SubjectType = 'application' | 'fund_request' | 'claim' | 'payout_run';
 
 export const STATUS_BY_DECISION: Record<Decision, ApprovalStatus> = {
@@ -44,6 +45,10 @@ export interface Approval {
   levelTimeoutSeconds?: number;
   /** The approval this one was handed on from (the previous level of the chain). */
   previousApprovalId?: string;
+  /** When the approver was reminded at half time (see escalation.ts). */
+  remindedAt?: string;
+  /** The approval of the next rung, once this one was escalated. */
+  escalatedTo?: string;
   decidedAt?: string;
   decidedBy?: string;
   comment?: string;
