@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * One run, five kinds of test (DESIGN.md "test/"): unit (no I/O), integration (one DynamoDB Local for
+ * One run, five kinds of test (docs/design.md, "Layout"): unit (no I/O), integration (one DynamoDB Local for
  * the run, a table per file), workflows (real ASL files), infra (synthesized template), e2e (local
  * server over HTTP). DynamoDB Local is started once by test/global-setup.ts and stopped at the end.
  */

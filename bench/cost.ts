@@ -42,7 +42,7 @@ const FUND_REQUEST_AMOUNT = 4_000_000;
 type ClaimRoute = keyof typeof CLAIM_AMOUNT;
 const ROUTES: ClaimRoute[] = ['auto', 'single', 'two-level', 'request-changes loop'];
 /**
- * The review routes of API.md ("Review routing"), each bound by the target. A request-changes round
+ * The review routes of docs/api.md (claim review), each bound by the target. A request-changes round
  * is not a route but a second review of the same claim (the partner's resubmission), so the loop is
  * reported beside them, with its cost per review.
  */
@@ -395,7 +395,7 @@ function report(
   );
   if (!complete) console.log(`Sales and payout: ${reason}.`);
   console.log(
-    `Not in the scenario: a fund request costs ${usd(costs['fund request']!.total)}, an application ${usd(costs.application!.total)} (one-off). Counted but not priced (no price in DESIGN.md): ` +
+    `Not in the scenario: a fund request costs ${usd(costs['fund request']!.total)}, an application ${usd(costs.application!.total)} (one-off). Counted but not priced (no price in bench/prices.ts): ` +
       `${UNPRICED.join(', ')}; the counted phases sent ${Object.values(phases).reduce((s, c) => s + c.apiRequests, 0)} API requests, ${Object.values(phases).reduce((s, c) => s + c.uploads, 0)} S3 uploads, ${Object.values(phases).reduce((s, c) => s + c.events, 0)} EventBridge events.`,
   );
 

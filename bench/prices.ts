@@ -1,6 +1,6 @@
 /**
- * List prices the cost model counts with: us-east-1, from ../shared/DESIGN.md ("Prices to count
- * with"). Keep every price here; the benchmarks never type a price anywhere else.
+ * List prices the cost model counts with: us-east-1 (docs/design.md, "Cost and performance", lists
+ * them). Keep every price here; the benchmarks never type a price anywhere else.
  */
 export const PRICES = {
   region: 'us-east-1',
@@ -31,5 +31,5 @@ export const PRICES = {
 /** Memory of a deployed function when functions/catalog.ts does not set one (lib/functions.ts). */
 export const DEFAULT_MEMORY_MB = 512;
 
-/** Services a deployment also uses that DESIGN.md gives no price for: counted, not priced. */
+/** Services a deployment also uses that have no price here yet: counted, not priced. */
 export const UNPRICED = ['API Gateway HTTP API requests', 'S3 requests (proof uploads)', 'EventBridge events', 'CloudWatch Logs / X-Ray', 'Cognito users', 'Secrets Manager calls'] as const;

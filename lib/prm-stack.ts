@@ -94,7 +94,7 @@ export class PrmStack extends Stack {
 
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'DESIGN.md fixes the Lambda runtime at Node.js 22 (arm64); moving to a newer runtime is a deliberate, tested change.',
+      reason: 'docs/design.md fixes the Lambda runtime at Node.js 22 (arm64); moving to a newer runtime is a deliberate, tested change.',
     });
     // Only the exact finding `Resource::*`; any other wildcard still fails. test/infra lists the actions.
     Validations.of(this).acknowledge({

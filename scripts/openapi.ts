@@ -50,7 +50,7 @@ export function buildOpenApi() {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'PRM API', version: '0.1.0', description: 'Generated from functions/catalog.ts and the zod schemas. The contract is ../shared/API.md.' },
+    info: { title: 'PRM API', version: '0.1.0', description: 'Generated from functions/catalog.ts and the zod schemas. The contract is docs/api.md.' },
     components: { securitySchemes: { cognito: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };

@@ -8,7 +8,7 @@ import { APPROVERS, decide, expectStatus, finished, monthNow, until, type Bench,
 
 /**
  * Sales and payout runs (functions/incentives, workflows/payout-run.asl.json), driven through the
- * public API as /work/shared/API.md defines it. The cost and scale parts use them only when the
+ * public API as docs/api.md defines it. The cost and scale parts use them only when the
  * catalog has the routes and the code exists; otherwise they report "not measured yet".
  */
 const NEEDED_ROUTES = ['POST /payout-runs', 'POST /partners/{partnerId}/sales', 'POST /programs', 'GET /payout-runs/{runId}/export.csv'];
@@ -133,7 +133,7 @@ export async function exportRun(b: Bench, runId: string): Promise<ExportOutcome>
   if (res.status !== 200) return { status: res.status, ms, csv: '', payments: 0, lines: 0, bytes: 0, error: res.text.slice(0, 300) };
   const rows = res.text.split('\r\n').filter((l) => l.length > 0);
   // line_count is the last column, so a quoted comma in an earlier cell cannot shift it.
-  if (!rows[0]?.endsWith('line_count')) throw new Error(`export.csv header is not as API.md says: ${rows[0]}`);
+  if (!rows[0]?.endsWith('line_count')) throw new Error(`export.csv header is not as docs/api.md says: ${rows[0]}`);
   const lines = rows.slice(1).reduce((sum, r) => sum + (Number(r.split(',').at(-1)) || 0), 0);
   return { status: res.status, ms, csv: res.text, payments: Math.max(0, rows.length - 1), lines, bytes: Buffer.byteLength(res.text) };
 }

@@ -24,7 +24,7 @@ import {
 
 /**
  * The pure incentive rules (functions/incentives/model.ts). The properties compare accrualLines with
- * an oracle written here from the rules in API.md / issue 5 (BigInt arithmetic, rounding per line
+ * an oracle written here from the rules in docs/api.md (accrual) / issue 5 (BigInt arithmetic, rounding per line
  * half away from zero), and check the netting invariants the payout run relies on.
  */
 

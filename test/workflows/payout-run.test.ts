@@ -502,7 +502,7 @@ describe('payout-run workflow (real ASL, local engine)', () => {
     await program({ name: 'Rebate', kind: 'rebate', currency: 'USD', startDate: `${P}-01`, endDate: '2099-12-31', rebate: { rateBps: 1_000 } });
     const a = await newPartner({ payee: 'A' });
     const b = await newPartner({ payee: 'B' });
-    // Deal ids are the partner's own (unique per partner, API.md): two partners may both have "D-1".
+    // Deal ids are the partner's own (unique per partner, docs/api.md): two partners may both have "D-1".
     await postSales(a, [sale('D-1', `${P}-05`, usd(10_000))]);
     await postSales(b, [sale('D-1', `${P}-06`, usd(20_000))]);
     const { runId } = await startRun(P);
