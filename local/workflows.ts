@@ -287,6 +287,7 @@ export class LocalWorkflowEngine implements WorkflowClient {
         state.TimeoutSeconds = LONG_TIMEOUT_SECONDS;
         handlers[stateName] = async (input) => {
           let wait: PendingWait;
+          let invoke: (() => Promise<unknown>) | undefined;
           if (resume && resume.stateName === stateName) {
             wait = resume;
             resume = undefined;
@@ -307,38 +308,46 @@ export class LocalWorkflowEngine implements WorkflowClient {
             record.pendingWait = wait;
             this.save(record);
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-            try {
-              await this.options.invoke(FunctionName, replaceDeep(Payload, CONTEXT_TOKEN, token));
-            } catch (error) {
-              delete record.pendingWait;
-              this.save(record);
-              throw error;
-            }
+            invoke = () => this.options.invoke(FunctionName, replaceDeep(Payload, CONTEXT_TOKEN, token));
           }
-          try {
-            return await new Promise((resolve, reject) => {
-              const timeOut = (after: number, error: string, message: string) => {
-                const timer = setTimeout(() => {
-                  if (this.waiters.delete(wait.token)) reject(namedError(error, message));
-                }, Math.max(0, after - Date.now()));
-                timer.unref();
-                return timer;
+          // The waiter is registered before the function runs: like on AWS, the function may hand the
+          // token back (SendTaskSuccess) before it returns.
+          const outcome = new Promise((resolve, reject) => {
+            const timeOut = (after: number, error: string, message: string) => {
+              const timer = setTimeout(() => {
+                if (this.waiters.delete(wait.token)) reject(namedError(error, message));
+              }, Math.max(0, after - Date.now()));
+              timer.unref();
+              return timer;
+            };
+            const waiter: Waiter = { executionArn: record.executionArn, wait, resolve, reject };
+            if (wait.deadline !== undefined) timeOut(wait.deadline, 'States.Timeout', 'Task timed out');
+            if (wait.heartbeatSeconds !== undefined) {
+              // As on AWS, a missed heartbeat is States.HeartbeatTimeout (there, a Catch on States.Timeout also
+              // matches it; the ASL lists both, which this runner needs).
+              let timer = timeOut(wait.heartbeatDeadline!, 'States.HeartbeatTimeout', 'No heartbeat in time');
+              waiter.heartbeat = () => {
+                clearTimeout(timer);
+                wait.heartbeatDeadline = Date.now() + wait.heartbeatSeconds! * 1000;
+                timer = timeOut(wait.heartbeatDeadline, 'States.HeartbeatTimeout', 'No heartbeat in time');
+                this.save(record);
               };
-              const waiter: Waiter = { executionArn: record.executionArn, wait, resolve, reject };
-              if (wait.deadline !== undefined) timeOut(wait.deadline, 'States.Timeout', 'Task timed out');
-              if (wait.heartbeatSeconds !== undefined) {
-                // As on AWS, a missed heartbeat is States.HeartbeatTimeout (there, a Catch on States.Timeout also
-                // matches it; the ASL lists both, which this runner needs).
-                let timer = timeOut(wait.heartbeatDeadline!, 'States.HeartbeatTimeout', 'No heartbeat in time');
-                waiter.heartbeat = () => {
-                  clearTimeout(timer);
-                  wait.heartbeatDeadline = Date.now() + wait.heartbeatSeconds! * 1000;
-                  timer = timeOut(wait.heartbeatDeadline, 'States.HeartbeatTimeout', 'No heartbeat in time');
-                  this.save(record);
-                };
+            }
+            this.waiters.set(wait.token, waiter);
+          });
+          try {
+            if (invoke) {
+              try {
+                await invoke();
+              } catch (error) {
+                this.waiters.delete(wait.token);
+                outcome.catch(() => undefined);
+                delete record.pendingWait;
+                this.save(record);
+                throw error;
               }
-              this.waiters.set(wait.token, waiter);
-            });
+            }
+            return await outcome;
           } finally {
             if (record.pendingWait?.token === wait.token) delete record.pendingWait;
           }

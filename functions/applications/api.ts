@@ -1,6 +1,6 @@
 import { actorOf, requirePartnerAccess } from '../core/auth.ts';
 import { readHistory } from '../core/audit.ts';
-import { config } from '../core/config.ts';
+import { approvalTimeouts, config } from '../core/config.ts';
 import { notFound } from '../core/errors.ts';
 import { httpApi, json } from '../core/http.ts';
 import { anonymousScope } from '../core/idempotency.ts';
@@ -45,7 +45,7 @@ export const handler = httpApi({
         createdAt: now,
         updatedAt: now,
       });
-      await workflows.get().start('partner-application', { applicationId, timeouts: { approvalSeconds: config().approvalTimeoutSeconds } }, applicationId);
+      await workflows.get().start('partner-application', { applicationId, timeouts: approvalTimeouts() }, applicationId);
       return json(202, { applicationId, status: 'SUBMITTED' });
     },
   },

@@ -4,12 +4,12 @@ import { AppError, badRequest, conflict, forbidden, gone, notFound } from '../co
 import { httpApi, json, parseWith, requireSameOrigin, type Reply } from '../core/http.ts';
 import { assertSameCurrency, compare, parseDecimal, type Money } from '../core/money.ts';
 import { secrets } from '../core/secrets.ts';
-import { TaskClosedError, workflows } from '../core/workflow-client.ts';
 import { effectiveStatus, STATUS_BY_DECISION, verifyLinkToken, type Approval } from './model.ts';
 import { approvalPage, decidedPage, messagePage } from './page.ts';
-import { emailApprover, nextInChain } from './request.ts';
+import { nextInChain, notifyApprover } from './request.ts';
 import { ApprovalListQuerySchema, DecisionSchema, type DecisionInput } from './schema.ts';
 import { consumeApproval, getApproval, listApprovals } from './store.ts';
+import { deliverDecision } from './delivery.ts';
 
 const FILE_LINK_SECONDS = 15 * 60;
 
@@ -21,6 +21,9 @@ async function checkLink(approvalId: string, token: string | undefined): Promise
   const check = verifyLinkToken(await secrets.get().linkSigningKey(), approval.approvalId, approval.approverEmail, token);
   if (!check.ok && check.reason === 'forged') throw forbidden('This link is not valid for this approval');
   const status = effectiveStatus(approval);
+  if (status === 'ESCALATED') {
+    throw gone('approval_escalated', 'This approval was not decided in time and was handed to the next approver');
+  }
   if ((!check.ok && check.reason === 'expired') || status === 'EXPIRED') {
     throw gone('approval_expired', 'This approval link has expired; the request was escalated or closed');
   }
@@ -53,16 +56,6 @@ function approvedAmountOf(approval: Approval, input: DecisionInput): Money | und
   return amount;
 }
 
-/** SendTask* on a task that is over (timed out, cancelled) means the decision came too late. */
-async function closedTaskAsConflict(call: Promise<void>): Promise<void> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof TaskClosedError) throw conflict('workflow_closed', 'The workflow had already moved on (timed out or cancelled)');
-    throw error;
-  }
-}
-
 async function decide(approvalId: string, input: DecisionInput) {
   const approval = await checkLink(approvalId, input.t);
   if (!approval.allowedDecisions.includes(input.decision)) {
@@ -79,8 +72,6 @@ async function decide(approvalId: string, input: DecisionInput) {
   const now = new Date();
   // An approval in a chain is handed on to the next level; the workflow goes on waiting.
   const handOverTo = input.decision === 'approve' ? nextInChain(approval, approvedAmount, input.comment, now) : undefined;
-  // Restart the waiting task's heartbeat clock before the hand-over: it also proves the workflow still waits.
-  if (handOverTo) await closedTaskAsConflict(workflows.get().sendTaskHeartbeat(approval.taskToken));
   const consumed = await consumeApproval(approval, {
     status,
     decidedBy: approval.approverEmail,
@@ -97,20 +88,14 @@ async function decide(approvalId: string, input: DecisionInput) {
     throw conflict('already_decided', 'This approval was already decided');
   }
   if (handOverTo) {
-    await emailApprover(handOverTo);
+    await notifyApprover(handOverTo);
     return { approval, status, handedOverTo: handOverTo };
   }
-  await closedTaskAsConflict(
-    workflows.get().sendTaskSuccess(approval.taskToken, {
-      approvalId,
-      decision: input.decision,
-      status,
-      decidedBy: approval.approverEmail,
-      comment: input.comment ?? null,
-      approvedAmount: approvedAmount ?? null,
-      tier: input.tier ?? null,
-    }),
-  );
+  // The escalation loop may have re-entered its waiting state (a new token) since the approval was
+  // read; the stored approval carries the token the workflow waits on now. If even that one is
+  // closed, the loop's next entry finds the decision and delivers it.
+  const decided = await getApproval(approvalId);
+  if (decided) await deliverDecision(decided);
   return { approval, status };
 }
 
@@ -119,10 +104,12 @@ export const handler = httpApi({
     auth: ['channel_manager', 'marketing_director', 'finance', 'admin'],
     handle: async (req) => {
       const caller = requireCaller(req.caller);
-      const { status } = parseWith(ApprovalListQuerySchema, req.query, 'Query');
+      const { status, undelivered } = parseWith(ApprovalListQuerySchema, req.query, 'Query');
       const now = Date.now();
-      const approvals = (await listApprovals(status, hasRole(caller, ['admin']) ? undefined : caller.email)).filter(
-        (a) => effectiveStatus(a, now) === status,
+      // EXPIRED is not stored: an expired approval is a PENDING one past its deadline.
+      const stored = status === 'EXPIRED' ? 'PENDING' : status;
+      const approvals = (await listApprovals(stored, hasRole(caller, ['admin']) ? undefined : caller.email)).filter(
+        (a) => effectiveStatus(a, now) === status && (undelivered === undefined || Boolean(a.undelivered) === (undelivered === 'true')),
       );
       return json(200, {
         approvals: approvals.map((a) => ({
@@ -134,6 +121,9 @@ export const handler = httpApi({
           approverEmail: a.approverEmail,
           createdAt: a.createdAt,
           deadline: a.deadline,
+          ...(a.remindedAt ? { remindedAt: a.remindedAt } : {}),
+          ...(a.escalatedTo ? { escalatedTo: a.escalatedTo } : {}),
+          ...(a.undelivered ? { undelivered: a.undelivered } : {}),
         })),
       });
     },

@@ -1,3 +1,4 @@
+import { halfRung } from '../core/config.ts';
 import type { Approval } from './model.ts';
 
 /**
@@ -39,7 +40,7 @@ export const ESCALATION_LADDER: Readonly<Record<string, string>> = {
 
 export const nextRole = (role: string): string | undefined => ESCALATION_LADDER[role];
 
-const half = (rungSeconds: number) => Math.max(1, Math.ceil(rungSeconds / 2));
+const half = halfRung;
 
 /** What the task before a waiting state hands it: wait half a rung for the first approver. */
 export function firstWait(rungSeconds: number): Wait {

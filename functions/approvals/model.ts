@@ -49,12 +49,34 @@ export interface Approval {
   remindedAt?: string;
   /** The approval of the next rung, once this one was escalated. */
   escalatedTo?: string;
+  /** Why the approver's email could not be sent after every retry (the approval still waits; admins are alerted). */
+  undelivered?: string;
+  undeliveredAt?: string;
   decidedAt?: string;
   decidedBy?: string;
   comment?: string;
   approvedAmount?: Money;
   tier?: string;
 }
+
+const DECISION_BY_STATUS: Partial<Record<ApprovalStatus, Decision>> = { APPROVED: 'approve', REJECTED: 'reject', CHANGES_REQUESTED: 'request_changes' };
+
+/** The decided approval as the waiting workflow receives it (the output of its waiting state). */
+export function decisionOutput(approval: Approval) {
+  const decision = DECISION_BY_STATUS[approval.status];
+  if (!decision) throw new Error(`Approval ${approval.approvalId} is ${approval.status}, not decided`);
+  return {
+    approvalId: approval.approvalId,
+    decision,
+    status: approval.status,
+    decidedBy: approval.decidedBy ?? approval.approverEmail,
+    comment: approval.comment ?? null,
+    approvedAmount: approval.approvedAmount ?? null,
+    tier: approval.tier ?? null,
+  };
+}
+
+export const isDecided = (status: ApprovalStatus) => status in DECISION_BY_STATUS;
 
 /** A pending approval past its deadline is expired, whether or not anything wrote that down. */
 export function effectiveStatus(approval: Pick<Approval, 'status' | 'deadline'>, now = Date.now()): ApprovalStatus {

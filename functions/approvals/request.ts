@@ -3,10 +3,21 @@ import { newId } from '../core/ids.ts';
 import { formatDisplay, type Money } from '../core/money.ts';
 import { secrets } from '../core/secrets.ts';
 import { sendEmail } from '../notifications/email.ts';
+import { logger } from '../core/log.ts';
+import { recordMetric } from '../core/metrics.ts';
+import { chainAfterEscalation } from './escalation.ts';
 import { approvalLink, signLinkToken, type Approval, type ApprovalSummary } from './model.ts';
+import { markUndelivered } from './store.ts';
 
-/** The link stops deciding a little before the workflow's own timeout, so a late click never races it. */
-const DEADLINE_MARGIN_SECONDS = 5;
+/**
+ * The link stops deciding a little before the rung ends (5 s, or a quarter of a very short rung), so
+ * a late click never races the escalation.
+ */
+const deadlineMargin = (rungSeconds: number) => Math.min(5, Math.floor(rungSeconds / 4));
+
+/** Attempts per approver email, and the pause before the first retry (doubled each time). */
+const EMAIL_ATTEMPTS = 3;
+const EMAIL_RETRY_MS = 200;
 
 const SUBJECT_NAMES: Record<Approval['subjectType'], string> = {
   application: 'Partner application',
@@ -30,7 +41,7 @@ export interface NewApproval {
 
 /** A pending approval for the configured approver of the role; the link expires just before the task does. */
 export function draftApproval(request: NewApproval, now = new Date()): Approval {
-  const lifetime = Math.max(1, request.timeoutSeconds - DEADLINE_MARGIN_SECONDS);
+  const lifetime = Math.max(1, request.timeoutSeconds - deadlineMargin(request.timeoutSeconds));
   const expiresEpoch = Math.floor(now.getTime() / 1000) + lifetime;
   const roles = config().approvers as Record<string, string>;
   return {
@@ -73,19 +84,42 @@ export function nextInChain(approval: Approval, approvedAmount: Money | undefine
   );
 }
 
+/** The next rung's approval for one nobody decided in time: the same subject, a new approver and a full rung. */
+export function escalatedApproval(from: Approval, role: string, taskToken: string, now = new Date()): Approval {
+  return draftApproval(
+    {
+      taskToken,
+      subjectType: from.subjectType,
+      subjectId: from.subjectId,
+      approverRole: role,
+      thenApproverRoles: chainAfterEscalation(from.thenApproverRoles ?? [], role),
+      timeoutSeconds: from.levelTimeoutSeconds ?? 1,
+      allowedDecisions: from.allowedDecisions,
+      summary: { ...from.summary, lines: [...from.summary.lines, { label: 'Escalated', value: `${from.approverEmail} did not decide in time` }] },
+    },
+    now,
+  );
+}
+
+export type ApproverEmailKind = 'new' | 'reminder' | 'escalated';
+
 /** Emails the approver one signed link to the approval page. */
-export async function emailApprover(approval: Approval, escalated = false): Promise<void> {
+async function emailApprover(approval: Approval, kind: ApproverEmailKind): Promise<void> {
   const expiresEpoch = Math.floor(Date.parse(approval.deadline) / 1000);
   const token = signLinkToken(await secrets.get().linkSigningKey(), approval.approvalId, approval.approverEmail, expiresEpoch);
   const what = SUBJECT_NAMES[approval.subjectType];
-  const why = escalated
-    ? ' (escalated: the first approver did not decide in time)'
-    : approval.previousApprovalId
-      ? ' (second level: it was approved at the first level)'
-      : '';
+  const why =
+    kind === 'escalated'
+      ? ' (escalated: the previous approver did not decide in time)'
+      : kind === 'reminder'
+        ? ' (reminder: half of the time to decide has passed)'
+        : approval.previousApprovalId
+          ? ' (second level: it was approved at the first level)'
+          : '';
+  const prefix = kind === 'escalated' ? '[Escalated] ' : kind === 'reminder' ? '[Reminder] ' : '';
   await sendEmail({
     to: [approval.approverEmail],
-    subject: `${escalated ? '[Escalated] ' : ''}Decision needed: ${what} ${approval.subjectId}`,
+    subject: `${prefix}Decision needed: ${what} ${approval.subjectId}`,
     paragraphs: [
       `${what} ${approval.subjectId} is waiting for your decision${why}.`,
       approval.summary.title,
@@ -94,4 +128,50 @@ export async function emailApprover(approval: Approval, escalated = false): Prom
     facts: approval.summary.lines,
     action: { label: 'Review and decide', url: approvalLink(config().baseUrl, approval.approvalId, token) },
   });
+}
+
+/**
+ * Tells the approver, retrying a failed send; if every attempt fails the approval is marked
+ * `undelivered` (GET /approvals lists it) and the admins are alerted. Never throws for a failed
+ * send: the decision that led here is already recorded and must not be undone or repeated.
+ */
+export async function notifyApprover(approval: Approval, kind: ApproverEmailKind = 'new'): Promise<boolean> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < EMAIL_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, EMAIL_RETRY_MS * 2 ** (attempt - 1)));
+    try {
+      await emailApprover(approval, kind);
+      return true;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  const reason = `Email to ${approval.approverEmail} failed ${EMAIL_ATTEMPTS} times: ${(lastError as Error)?.message ?? String(lastError)}`.slice(0, 500);
+  logger.error('approval email undelivered', { approvalId: approval.approvalId, error: lastError as Error });
+  recordMetric('ApprovalEmailsUndelivered');
+  await markUndelivered(approval.approvalId, new Date(), reason);
+  await alertAdmins(approval, reason);
+  return false;
+}
+
+async function alertAdmins(approval: Approval, reason: string): Promise<void> {
+  const admin = config().approvers.escalation;
+  if (admin.toLowerCase() === approval.approverEmail) return; // the admin's own mail is what failed
+  try {
+    await sendEmail({
+      to: [admin],
+      subject: `[Action needed] Approval email undelivered: ${SUBJECT_NAMES[approval.subjectType]} ${approval.subjectId}`,
+      paragraphs: [
+        `The decision request for ${SUBJECT_NAMES[approval.subjectType]} ${approval.subjectId} could not be emailed to ${approval.approverEmail}.`,
+        'The approval still waits. GET /approvals?undelivered=true lists every approval in this state.',
+      ],
+      facts: [
+        { label: 'Approval', value: approval.approvalId },
+        { label: 'Reason', value: reason },
+      ],
+    });
+  } catch (error) {
+    // The undelivered mark and the metric (alarmed deployed) remain; nothing more can be sent now.
+    logger.error('admin alert for an undelivered approval email failed too', { approvalId: approval.approvalId, error: error as Error });
+  }
 }

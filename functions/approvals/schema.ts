@@ -24,11 +24,11 @@ export const ApprovalRequestTaskSchema = z.object({
   approverRole: ApproverRoleSchema,
   /**
    * Approvers who decide after this one, in order, within the same waiting task: an approval is
-   * handed on to the next role (same task token, a heartbeat restarts the task's clock) and only the
-   * last approval, or any rejection or change request, resumes the workflow.
+   * handed on to the next role (same waiting task; the escalation loop gives the new approver a full
+   * rung) and only the last approval, or any rejection or change request, resumes the workflow.
    */
   thenApproverRoles: z.array(ApproverRoleSchema).max(3).default([]),
-  /** Time each approver has to decide (the workflow's HeartbeatSeconds for the task). */
+  /** Seconds each approver (each rung of the escalation ladder) has to decide. */
   timeoutSeconds: z.number().int().positive(),
   allowedDecisions: z.array(z.enum(['approve', 'reject', 'request_changes'])).min(1),
   summary: z.object({
@@ -40,12 +40,24 @@ export const ApprovalRequestTaskSchema = z.object({
     maxAmount: MoneySchema.optional(),
     tierChoices: z.object({ options: z.array(z.string()), suggested: z.string() }).optional(),
   }),
-  escalated: z.boolean().optional(),
+  /**
+   * Where the escalation loop stands (see escalation.ts): absent or `first` creates the approval;
+   * any other step binds the waiting state's new token to the subject's current approval, or hands
+   * it the decision at once if one was taken while no task waited.
+   */
+  wait: z.object({ step: z.enum(['first', 'remind', 'escalate', 'rebind', 'deliver', 'expire']) }).passthrough().optional(),
   /** Overrides summary.maxAmount, e.g. a second approver may not exceed what the first approved. */
   maxAmount: MoneySchema.nullish(),
 });
 export type ApprovalRequestTask = z.infer<typeof ApprovalRequestTaskSchema>;
 
+export const AdvanceTaskSchema = z.object({
+  subjectType: z.enum(['application', 'fund_request', 'claim', 'payout_run']),
+  subjectId: z.string().min(1),
+});
+
 export const ApprovalListQuerySchema = z.object({
-  status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED']).default('PENDING'),
+  status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED', 'ESCALATED', 'EXPIRED']).default('PENDING'),
+  /** `true`: only approvals whose email could not be delivered. */
+  undelivered: z.enum(['true', 'false']).optional(),
 });

@@ -1,4 +1,4 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from '../core/audit.ts';
 import { ddb, queryAll, tableName } from '../core/ddb.ts';
 import { isConditionFailure } from '../core/errors.ts';
@@ -11,6 +11,8 @@ import type { Approval, ApprovalStatus } from './model.ts';
  * - approvals by status/approver:   gsi1pk = APPROVALS#<status>, gsi1sk = <approverEmail>#<createdAt>#<approvalId>
  *   (admin lists the whole status partition; an approver the prefix of its own email)
  * - approval history:               pk = APR#<approvalId>, sk begins_with HIST#
+ * - a subject's current approval:   pk = APRSUBJ#<subjectType>#<subjectId>, sk = CURRENT  ({ approvalId }; rewritten
+ *   with every new approval of the subject, so the escalation loop finds whom the subject waits for)
  */
 const key = (approvalId: string) => ({ pk: `APR#${approvalId}`, sk: 'META' });
 const gsi = (status: ApprovalStatus, a: Pick<Approval, 'approverEmail' | 'createdAt' | 'approvalId'>) => ({
@@ -23,9 +25,12 @@ function fromItem(item: Record<string, unknown>): Approval {
   return rest as unknown as Approval;
 }
 
-/** The new approval and its audit entry, as transaction items. */
-function approvalPuts(approval: Approval, actor: string) {
+const subjectKey = (a: Pick<Approval, 'subjectType' | 'subjectId'>) => ({ pk: `APRSUBJ#${a.subjectType}#${a.subjectId}`, sk: 'CURRENT' });
+
+/** The new approval, the subject's pointer to it and its audit entry, as transaction items. */
+function approvalPuts(approval: Approval, actor: string, comment?: string) {
   return [
+    { Put: { TableName: tableName(), Item: { ...subjectKey(approval), type: 'approvalPointer', approvalId: approval.approvalId } } },
     {
       Put: {
         TableName: tableName(),
@@ -39,7 +44,7 @@ function approvalPuts(approval: Approval, actor: string) {
       action: 'approval_requested',
       fromStatus: null,
       toStatus: 'PENDING',
-      comment: `Sent to ${approval.approverEmail}${approval.previousApprovalId ? ` after ${approval.previousApprovalId} was approved` : ''}`,
+      comment: comment ?? `Sent to ${approval.approverEmail}${approval.previousApprovalId ? ` after ${approval.previousApprovalId} was approved` : ''}`,
     }),
   ];
 }
@@ -51,6 +56,122 @@ export async function createApproval(approval: Approval): Promise<void> {
 export async function getApproval(approvalId: string): Promise<Approval | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: tableName(), Key: key(approvalId), ConsistentRead: true }));
   return out.Item ? fromItem(out.Item) : undefined;
+}
+
+/** The approval the subject currently waits for (the newest one created for it), if any. */
+export async function currentApproval(subjectType: Approval['subjectType'], subjectId: string): Promise<Approval | undefined> {
+  const out = await ddb().send(new GetCommand({ TableName: tableName(), Key: subjectKey({ subjectType, subjectId }), ConsistentRead: true }));
+  return out.Item ? getApproval(String(out.Item.approvalId)) : undefined;
+}
+
+const pendingOnly = { ConditionExpression: '#s = :pending', ExpressionAttributeNames: { '#s': 'status' } };
+
+/**
+ * Points a still pending approval at the workflow's new task token (the waiting state was re-entered);
+ * with `remindedAt`, also records the half-time reminder. False when it was no longer pending.
+ */
+export async function bindApproval(approvalId: string, taskToken: string, remindedAt?: string): Promise<boolean> {
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: key(approvalId),
+        UpdateExpression: `SET taskToken = :token${remindedAt ? ', remindedAt = :reminded' : ''}`,
+        ...pendingOnly,
+        ExpressionAttributeValues: { ':token': taskToken, ':pending': 'PENDING', ...(remindedAt ? { ':reminded': remindedAt } : {}) },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Records the half-time reminder of a pending approval (and its audit entry); false when no longer pending. */
+export async function markReminded(approval: Approval, now: Date): Promise<boolean> {
+  const at = now.toISOString();
+  try {
+    await ddb().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: key(approval.approvalId),
+              UpdateExpression: 'SET remindedAt = :at',
+              ...pendingOnly,
+              ExpressionAttributeValues: { ':at': at, ':pending': 'PENDING' },
+            },
+          },
+          auditPut(key(approval.approvalId).pk, { at, actor: 'workflow', action: 'reminded', fromStatus: 'PENDING', toStatus: 'PENDING', comment: `Reminded ${approval.approverEmail} at half time` }),
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Hands a pending approval nobody decided to the next rung in one transaction: the old one becomes
+ * ESCALATED (its link decides nothing), the new one is created and becomes the subject's current
+ * approval. False when the old one was decided in the meantime.
+ */
+export async function escalateApproval(from: Approval, to: Approval): Promise<boolean> {
+  const at = to.createdAt;
+  try {
+    await ddb().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: key(from.approvalId),
+              UpdateExpression: 'SET #s = :escalated, escalatedTo = :to, gsi1pk = :g1, gsi1sk = :g2',
+              ...pendingOnly,
+              ExpressionAttributeValues: {
+                ':escalated': 'ESCALATED',
+                ':pending': 'PENDING',
+                ':to': to.approvalId,
+                ':g1': gsi('ESCALATED', from).gsi1pk,
+                ':g2': gsi('ESCALATED', from).gsi1sk,
+              },
+            },
+          },
+          auditPut(key(from.approvalId).pk, { at, actor: 'workflow', action: 'escalated', fromStatus: 'PENDING', toStatus: 'ESCALATED', comment: `Not decided in time; escalated to ${to.approverEmail}` }),
+          ...approvalPuts(to, 'workflow', `Escalated from ${from.approverEmail} (${from.approvalId}), who did not decide in time`),
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Marks an approval whose email could not be delivered (listed by GET /approvals, alerted to admins). */
+export async function markUndelivered(approvalId: string, now: Date, reason: string): Promise<void> {
+  const at = now.toISOString();
+  await ddb().send(
+    new TransactWriteCommand({
+      TransactItems: [
+        {
+          Update: {
+            TableName: tableName(),
+            Key: key(approvalId),
+            UpdateExpression: 'SET undelivered = :reason, undeliveredAt = :at',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':reason': reason, ':at': at },
+          },
+        },
+        auditPut(key(approvalId).pk, { at, actor: 'workflow', action: 'email_undelivered', fromStatus: null, toStatus: null, comment: reason }),
+      ],
+    }),
+  );
 }
 
 export interface DecisionRecord {

@@ -104,3 +104,12 @@ export function config(): PrmConfig {
   }
   return cached.config;
 }
+
+/** Half a rung of the escalation ladder, rounded up: the first wait, after which the approver is reminded. */
+export const halfRung = (rungSeconds: number): number => Math.max(1, Math.ceil(rungSeconds / 2));
+
+/** The approval timeouts every workflow's input carries (its waiting states read them). */
+export function approvalTimeouts(): { approvalSeconds: number; approvalHalfSeconds: number } {
+  const rung = config().approvalTimeoutSeconds;
+  return { approvalSeconds: rung, approvalHalfSeconds: halfRung(rung) };
+}

@@ -16,6 +16,8 @@ export type BusinessMetric =
   | 'ClaimsRejected'
   | 'ApprovalsEscalated'
   | 'ApprovalsExpired'
+  | 'ApprovalRemindersSent'
+  | 'ApprovalEmailsUndelivered'
   | 'PaymentsHeld'
   /** Minor units of one currency (the `currency` dimension) a run will pay. */
   | 'PayoutTotalMinor';

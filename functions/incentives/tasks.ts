@@ -1,6 +1,6 @@
 import type { ApprovalSummary } from '../approvals/model.ts';
 import { getPartner } from '../applications/store.ts';
-import { config } from '../core/config.ts';
+import { approvalTimeouts, config } from '../core/config.ts';
 import { logger } from '../core/log.ts';
 import { publishEvent } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
@@ -46,7 +46,7 @@ export async function startRun(period: string, actor: string): Promise<{ ok: tru
   const salesCutoff = new Date(now - config().salesSettleSeconds * 1000).toISOString();
   const created = await createRun({ runId, period, status: 'CALCULATING', createdAt: new Date(now).toISOString(), createdBy: actor, salesCutoff });
   if (created === 'exists') return { ok: false };
-  await workflows.get().start('payout-run', { runId, period, timeouts: { approvalSeconds: config().approvalTimeoutSeconds } }, runId);
+  await workflows.get().start('payout-run', { runId, period, timeouts: approvalTimeouts() }, runId);
   return { ok: true, runId };
 }
 

@@ -2,7 +2,7 @@ import { getPartner } from '../applications/store.ts';
 import { actorOf, requirePartnerAccess, type Role } from '../core/auth.ts';
 import { readHistory, type AuditEntry } from '../core/audit.ts';
 import { blobs } from '../core/blobs.ts';
-import { config } from '../core/config.ts';
+import { approvalTimeouts, config } from '../core/config.ts';
 import { AppError, badRequest, conflict, notFound } from '../core/errors.ts';
 import { httpApi, json, parseWith } from '../core/http.ts';
 import { newId } from '../core/ids.ts';
@@ -103,7 +103,7 @@ function statusFilter<T extends { status: string }>(items: T[], query: Record<st
 }
 
 const timeouts = () => ({
-  approvalSeconds: config().approvalTimeoutSeconds,
+  ...approvalTimeouts(),
   resubmissionSeconds: config().resubmissionTimeoutSeconds,
   uploadPollSeconds: config().claims.uploadPollSeconds,
 });

@@ -18,6 +18,9 @@ type State = Record<string, unknown> & {
   Resource?: string;
   Retry?: { ErrorEquals: string[] }[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
+  Next?: string;
+  Default?: string;
+  Choices?: { Next: string; StringEquals?: string }[];
   TimeoutSeconds?: number;
   TimeoutSecondsPath?: string;
   HeartbeatSeconds?: number;
@@ -103,12 +106,36 @@ describe('workflow definitions (workflows/*.asl.json)', () => {
     });
   });
 
-  it('the partner application waits twice (channel manager, then escalation), each timing out to the next step', () => {
-    const { States } = load('workflows/partner-application.asl.json');
-    const waits = Object.entries(States).filter(([, s]) => String(s.Resource).endsWith(WAIT_FOR_TOKEN));
-    expect(waits.map(([name]) => name).sort()).toEqual(['AskChannelManager', 'AskEscalation']);
-    const onTimeout = (name: string) => States[name]!.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout'))!.Next;
-    expect(onTimeout('AskChannelManager')).toBe('AskEscalation');
-    expect(onTimeout('AskEscalation')).toBe('Expire');
+  it('every approval wait follows the escalation rule: entered through its Start pass, times out into advance, which loops back or expires', () => {
+    let approvalWaits = 0;
+    for (const file of files) {
+      const { States } = load(file);
+      const waits = Object.entries(States).filter(([, s]) => String(s.Resource).endsWith(WAIT_FOR_TOKEN) && (s.Parameters as { Payload?: { task?: string } })?.Payload?.task === 'request');
+      for (const [name, state] of waits) {
+        approvalWaits++;
+        const payload = (state.Parameters as { Payload: Record<string, unknown> }).Payload;
+        expect(payload['wait.$'], `${file} ${name}`).toBe('$.wait');
+        expect(state.TimeoutSecondsPath, `${file} ${name}`).toBe('$.wait.seconds');
+        expect(state.HeartbeatSecondsPath).toBeUndefined();
+        // Only the Start pass (first entry) and the loop's choice lead into the waiting state.
+        const into = Object.entries(States).filter(([, s]) => s.Next === name || s.Default === name || (s.Choices ?? []).some((c) => c.Next === name));
+        expect(into.map(([n]) => n).sort(), `${file} ${name}`).toEqual([`After${name}Timeout`, `Start${name}`]);
+        expect(States[`Start${name}`]).toMatchObject({ Type: 'Pass', ResultPath: '$.wait', Parameters: { step: 'first', 'seconds.$': '$.timeouts.approvalHalfSeconds' } });
+        const onTimeout = state.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout'))!.Next;
+        expect(onTimeout).toBe(`Advance${name}`);
+        const advance = States[onTimeout]!;
+        expect((advance.Parameters as { Payload: Record<string, unknown> }).Payload).toMatchObject({ task: 'advance', subjectType: payload.subjectType, 'subjectId.$': payload['subjectId.$'] });
+        expect(advance.ResultPath).toBe('$.wait');
+        const loop = States[advance.Next!]!;
+        expect(loop.Type).toBe('Choice');
+        expect(loop.Default).toBe(name);
+        const expire = loop.Choices!.find((c) => (c as { StringEquals?: string }).StringEquals === 'expire')!.Next;
+        expect(States[expire!]!.Type).toBe('Task');
+        expect(expire).not.toBe(name);
+      }
+    }
+    // applications, fund requests, claims, payout runs
+    expect(approvalWaits).toBe(4);
   });
+
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, type Tier } from '../../functions/core/config.ts';
 import { newId } from '../../functions/core/ids.ts';
 import { money } from '../../functions/core/money.ts';
+import { mailer } from '../../functions/notifications/mailer.ts';
 import { approveFundRequest, createFundRequest, getBudget, getFundRequest, transitionFundRequest, type FundRequestRecord } from '../../functions/mdf/store.ts';
 import type { LocalSystem } from '../../local/runtime.ts';
 import type { ExecutionRecord } from '../../local/workflows.ts';
@@ -14,21 +15,26 @@ import { approvalLinkFor, client, eventually, startTestSystem, tokenFor, type Cl
  * The real workflows/mdf-claim-review.asl.json on the local system: every route, one test each, run
  * side by side (each test has a partner, budget and fund request of its own).
  *
- * Timeouts: approvers have APPROVAL_TIMEOUT_SECONDS (their link works 5 s less, rounded down to a
- * whole second: 6–7 s); a partner has RESUBMISSION_TIMEOUT_SECONDS to resubmit; proof files may
- * arrive for 3 s after (re)submission, checked every second. The workflow starts when the claim is
- * created, before the test can upload, so most executions poll for uploads once or twice
- * (WaitForUploads → Review → Route: 3 transitions a poll); the table counts those apart.
+ * Timeouts: each approver of the escalation ladder (channel manager → marketing director → admin)
+ * has a rung of APPROVAL_TIMEOUT_SECONDS, is reminded at half of it, and their link stops working 2 s
+ * before its end; a partner has RESUBMISSION_TIMEOUT_SECONDS to resubmit; proof files may arrive for
+ * 3 s after (re)submission, checked every second. The workflow starts when the claim is created,
+ * before the test can upload, so most executions poll for uploads once or twice (WaitForUploads →
+ * Review → Route: 3 transitions a poll), and a busy machine may let a reminder fire (AskApprovers →
+ * AdvanceAskApprovers → AfterAskApproversTimeout → AskApprovers: 3 a turn); the table counts both apart.
  */
-const APPROVAL_TIMEOUT_SECONDS = 12;
+const APPROVAL_TIMEOUT_SECONDS = 8;
 const RESUBMISSION_TIMEOUT_SECONDS = 8;
 const CM = 'channel.manager@example.com';
 const MD = 'marketing.director@example.com';
+const ADMIN = 'admin@example.com';
 const usd = (amount: number) => ({ amount, currency: 'USD' });
 
 interface Row {
   transitions: number;
   polls: number;
+  /** Turns of the escalation loop (a timeout: remind, escalate or expire). */
+  turns: number;
   states: string;
 }
 
@@ -119,26 +125,37 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     return system.engine.describe(done.executionArn)!;
   }
 
-  /** Checks the execution ended, its states (upload polls collapsed) and records its transitions. */
-  function record(route: string, execution: ExecutionRecord, expectedStates: string[]) {
+  /** Checks the execution ended, its states (upload polls and escalation-loop turns collapsed) and records its transitions. */
+  function record(route: string, execution: ExecutionRecord, expectedStates: string[], expectedTurns?: number) {
     expect(execution.status).toBe('SUCCEEDED');
     const entered = execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state!.name);
     const collapsed: string[] = [];
     let polls = 0;
+    let turns = 0;
+    let removed = 0;
     for (let i = 0; i < entered.length; i++) {
       if (entered[i] === 'WaitForUploads') {
         expect(entered.slice(i, i + 3)).toEqual(['WaitForUploads', 'Review', 'Route']);
         polls++;
+        removed += 3;
         i += 2;
+      } else if (entered[i] === 'AdvanceAskApprovers') {
+        expect(entered[i + 1]).toBe('AfterAskApproversTimeout');
+        turns++;
+        // The turn re-enters the waiting state, except the last one of an expiry.
+        const reenters = entered[i + 2] === 'AskApprovers';
+        removed += reenters ? 3 : 2;
+        i += reenters ? 2 : 1;
       } else collapsed.push(entered[i]!);
     }
     expect(collapsed).toEqual(expectedStates);
+    if (expectedTurns !== undefined) expect(turns).toBe(expectedTurns);
     expect(execution.stateTransitions).toBe(entered.length);
-    expect(execution.stateTransitions).toBe(expectedStates.length + 3 * polls);
-    rows[route] = { transitions: execution.stateTransitions, polls, states: expectedStates.join(' → ') };
+    expect(execution.stateTransitions).toBe(expectedStates.length + removed);
+    rows[route] = { transitions: execution.stateTransitions, polls, turns, states: expectedStates.join(' → ') };
   }
 
-  const SINGLE = ['Review', 'Route', 'AskApprovers', 'AfterDecision'];
+  const SINGLE = ['Review', 'Route', 'StartAskApprovers', 'AskApprovers', 'AfterDecision'];
 
   it('auto-approve: gold partner, 500.00 → APPROVED without a person', async () => {
     const f = await funded('gold', 1_000_000);
@@ -278,34 +295,92 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
     await expectFigures(f, 180_000);
   });
 
-  it('approver does not decide in time → REJECTED, the dead link changes nothing', async () => {
+  it('nobody on the ladder decides → REJECTED only after the last rung (channel manager, director, admin, each reminded); dead links change nothing', async () => {
     const f = await funded('gold', 1_000_000);
     const claimId = await submit(f, 200_000);
     const link = await eventually(async () => approvalLinkFor(system, CM, claimId));
-    const execution = await finished(claimId, (APPROVAL_TIMEOUT_SECONDS + 20) * 1000);
-    record('approver timeout', execution, ['Review', 'Route', 'AskApprovers', 'RejectNotDecided']);
+    const execution = await finished(claimId, (3 * APPROVAL_TIMEOUT_SECONDS + 20) * 1000);
+    // Per rung: a reminder at half time, then the escalation (or, after the admin's rung, the expiry).
+    record('nobody decides (3 rungs)', execution, ['Review', 'Route', 'StartAskApprovers', 'AskApprovers', 'RejectNotDecided'], 6);
+    const subjects = (to: string) => approvalMailsFor(to, claimId).map((m) => m.subject.split(':')[0]);
+    expect(subjects(CM)).toEqual(['Decision needed', '[Reminder] Decision needed']);
+    expect(subjects(MD)).toEqual(['[Escalated] Decision needed', '[Reminder] Decision needed']);
+    expect(subjects(ADMIN)).toEqual(['[Escalated] Decision needed', '[Reminder] Decision needed']);
     const claim = await claimWithStatus(f, claimId, 'REJECTED');
     expect(claim.history.at(-1).comment).toMatch(/no decision/i);
-    expect((await api.post(`/approvals/${link.approvalId}/decision`, { t: link.token, decision: 'approve' })).status).toBe(410);
+    await partnerMail(f, claimId, 'rejected');
+    for (const who of [CM, MD, ADMIN]) {
+      const dead = approvalLinkFor(system, who, claimId)!;
+      expect((await api.post(`/approvals/${dead.approvalId}/decision`, { t: dead.token, decision: 'approve' })).status).toBe(410);
+    }
+    expect(link.approvalId).not.toBe(approvalLinkFor(system, MD, claimId)!.approvalId);
     expect((await getClaim(f, claimId)).status).toBe('REJECTED');
     await expectFigures(f, 0);
   });
 
-  it('two-level: the director has the full time after the hand-over (heartbeat), then the claim is REJECTED', async () => {
+  it('two-level: the director gets a full rung after the hand-over; escalated past the director, the admin alone completes the chain', async () => {
     const f = await funded('gold', 2_000_000);
     const claimId = await submit(f, 1_200_000);
     await eventually(async () => approvalLinkFor(system, CM, claimId));
-    // The channel manager takes most of their time; the task's clock restarts at the hand-over.
-    await new Promise((r) => setTimeout(r, (APPROVAL_TIMEOUT_SECONDS - 8) * 1000));
+    // The channel manager decides late in their rung; the director's clock starts at the hand-over.
+    await eventually(async () => approvalMailsFor(CM, claimId).length === 2, APPROVAL_TIMEOUT_SECONDS * 1000);
     await decide(system, api, CM, claimId, { decision: 'approve' });
     const handedOverAt = Date.now();
     const mdLink = await eventually(async () => approvalLinkFor(system, MD, claimId));
-    const execution = await finished(claimId, (2 * APPROVAL_TIMEOUT_SECONDS + 20) * 1000);
-    expect(Date.parse(execution.stoppedAt!) - handedOverAt).toBeGreaterThanOrEqual((APPROVAL_TIMEOUT_SECONDS - 1) * 1000);
-    record('two-level, director timeout', execution, ['Review', 'Route', 'AskApprovers', 'RejectNotDecided']);
-    expect((await getClaim(f, claimId)).status).toBe('REJECTED');
+    const adminLink = await eventually(async () => approvalLinkFor(system, ADMIN, claimId), (APPROVAL_TIMEOUT_SECONDS + 10) * 1000);
+    expect(Date.now() - handedOverAt).toBeGreaterThanOrEqual((APPROVAL_TIMEOUT_SECONDS - 1) * 1000);
+    expect(approvalMailsFor(MD, claimId).map((m) => m.subject.split(':')[0])).toEqual(['Decision needed', '[Reminder] Decision needed']);
     expect((await api.post(`/approvals/${mdLink.approvalId}/decision`, { t: mdLink.token, decision: 'approve' })).status).toBe(410);
-    await expectFigures(f, 0);
+    await decide(system, api, ADMIN, claimId, { decision: 'approve', comment: 'Approved on escalation' });
+    const claim = await claimWithStatus(f, claimId, 'APPROVED');
+    expect(claim.approvedAmount).toEqual(usd(1_200_000));
+    const execution = await finished(claimId);
+    record('two-level, director escalated', execution, [...SINGLE, 'Settle']);
+    await expectFigures(f, 1_200_000);
+  });
+
+  it('the email after a hand-over fails every retry: the decision stands, the approval is marked undelivered, listed, and admins are alerted; the reminder reaches the director', async () => {
+    const f = await funded('gold', 2_000_000);
+    const claimId = await submit(f, 1_100_000);
+    // The director's mail about this claim fails until the test lets it through (other tests' mail is untouched).
+    let failing = true;
+    let attempts = 0;
+    mailer.set({
+      send: async (m) => {
+        if (failing && m.to.includes(MD) && m.text.includes(claimId)) {
+          attempts++;
+          throw Object.assign(new Error('Throttling: Maximum sending rate exceeded'), { name: 'ThrottlingException' });
+        }
+        return system.outbox.send(m);
+      },
+    });
+    try {
+      const first = await decide(system, api, CM, claimId, { decision: 'approve' });
+      expect(first.reply).toMatchObject({ status: 'APPROVED', next: { approverRole: 'marketingDirector' } });
+      const handedTo = first.reply.next!.approvalId;
+      expect(attempts).toBe(3);
+      expect(approvalMailsFor(MD, claimId)).toHaveLength(0);
+
+      const admin = await tokenFor(system, ['admin'], ADMIN);
+      const listed = await api.get('/approvals?status=PENDING&undelivered=true', admin);
+      expect(listed.status).toBe(200);
+      const mark = (listed.body.approvals as { approvalId: string; undelivered?: string }[]).find((a) => a.approvalId === handedTo);
+      expect(mark?.undelivered).toMatch(/failed 3 times/);
+      const delivered = await api.get('/approvals?status=PENDING&undelivered=false', admin);
+      expect((delivered.body.approvals as { approvalId: string }[]).some((a) => a.approvalId === handedTo)).toBe(false);
+      const alert = system.outbox.all().find((m) => m.to.includes(ADMIN) && m.subject.startsWith('[Action needed]') && m.text.includes(claimId));
+      expect(alert?.text).toContain(handedTo);
+      expect((await getClaim(f, claimId)).status).toBe('IN_REVIEW');
+
+      // Mail works again: the half-time reminder gives the director the link, and the chain completes.
+      failing = false;
+      const reminded = await eventually(async () => approvalLinkFor(system, MD, claimId), APPROVAL_TIMEOUT_SECONDS * 1000);
+      expect(reminded.approvalId).toBe(handedTo);
+      await decide(system, api, MD, claimId, { decision: 'approve' });
+      expect((await claimWithStatus(f, claimId, 'APPROVED')).approvedAmount).toEqual(usd(1_100_000));
+    } finally {
+      mailer.set(system.outbox);
+    }
   });
 
   it('no resubmission before the deadline → REJECTED; a late PUT is refused', async () => {
@@ -343,10 +418,10 @@ describe.concurrent('mdf-claim-review workflow (real ASL, local engine)', () => 
 function table(rows: Record<string, Row>): string {
   const width = Math.max(5, ...Object.keys(rows).map((k) => k.length));
   return [
-    `${'route'.padEnd(width)} | transitions | upload polls | without polls | states (polls collapsed)`,
-    `${'-'.repeat(width)}-|-------------|--------------|---------------|------------------------`,
+    `${'route'.padEnd(width)} | transitions | upload polls | loop turns | states (polls and turns collapsed)`,
+    `${'-'.repeat(width)}-|-------------|--------------|------------|-----------------------------------`,
     ...Object.entries(rows).map(
-      ([route, r]) => `${route.padEnd(width)} | ${String(r.transitions).padStart(11)} | ${String(r.polls).padStart(12)} | ${String(r.transitions - 3 * r.polls).padStart(13)} | ${r.states}`,
+      ([route, r]) => `${route.padEnd(width)} | ${String(r.transitions).padStart(11)} | ${String(r.polls).padStart(12)} | ${String(r.turns).padStart(10)} | ${r.states}`,
     ),
   ].join('\n');
 }

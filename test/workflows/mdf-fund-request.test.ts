@@ -86,7 +86,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     expect(frq).toMatchObject({ approvedAmount: { amount: 1_000_000, currency: 'USD' }, remaining: { amount: 1_000_000 }, claimed: { amount: 0 } });
     expect(frq.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
     expect(frq.history.at(-1)).toMatchObject({ actor: CM, comment: 'Go ahead' });
-    record('approve', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    record('approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     expectLedger(await budget(p), 1_000_000);
     expect(mailTo(p, id).some((m) => m.subject.includes('approved'))).toBe(true);
   });
@@ -97,7 +97,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     await decide(system, api, CM, id, { decision: 'approve', approvedAmount: { amount: 1_250_000, currency: 'USD' } });
     const frq = await frqWithStatus(p, id, 'APPROVED');
     expect(frq).toMatchObject({ requested: { amount: 2_000_000 }, approvedAmount: { amount: 1_250_000 }, remaining: { amount: 1_250_000 } });
-    record('partial approve', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    record('partial approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     expectLedger(await budget(p), 1_250_000);
     const told = mailTo(p, id).find((m) => m.subject.includes('approved'));
     expect(told?.text).toContain('you asked for');
@@ -110,7 +110,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     const frq = await frqWithStatus(p, id, 'REJECTED');
     expect(frq.approvedAmount).toBeUndefined();
     expect(frq.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED', actor: CM, comment: 'Not in this quarter' });
-    record('reject', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    record('reject', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     expectLedger(await budget(p), 0);
     expect(mailTo(p, id).find((m) => m.subject.includes('rejected'))?.text).toContain('Not in this quarter');
   });
@@ -121,17 +121,19 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     await decide(system, api, CM, id, { decision: 'request_changes', comment: 'Split it into two events' });
     const frq = await frqWithStatus(p, id, 'CHANGES_REQUESTED');
     expect(frq.history.at(-1)).toMatchObject({ toStatus: 'CHANGES_REQUESTED', action: 'changes_requested', comment: 'Split it into two events' });
-    record('request changes', await finished(id), ['Screen', 'AskChannelManager', 'Decide']);
+    record('request changes', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     expectLedger(await budget(p), 0);
     expect(mailTo(p, id).find((m) => m.subject.includes('needs changes'))?.text).toContain('Split it into two events');
   });
 
-  it('no decision in time: REJECTED (timed out), the dead link changes nothing', async () => {
+  it('nobody on the ladder decides: REJECTED (timed out) after the admin\'s rung, the dead links change nothing', async () => {
     const p = await newPartner();
     const id = await request(p, 1_000_000);
     const link = await eventually(async () => approvalLinkFor(system, CM, id));
-    const execution = await finished(id, (APPROVAL_TIMEOUT_SECONDS + 15) * 1000);
-    record('timeout', execution, ['Screen', 'AskChannelManager', 'TimedOut']);
+    const execution = await finished(id, (3 * APPROVAL_TIMEOUT_SECONDS + 15) * 1000);
+    const turn = ['AskChannelManager', 'AdvanceAskChannelManager', 'AfterAskChannelManagerTimeout'];
+    // Three rungs (channel manager, marketing director, admin), each a reminder and an escalation or the expiry.
+    record('timeout (3 rungs)', execution, ['Screen', 'StartAskChannelManager', ...turn, ...turn, ...turn, ...turn, ...turn, ...turn, 'TimedOut']);
     const frq = await frqWithStatus(p, id, 'REJECTED');
     expect(frq.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED', action: 'timed_out' });
     expect((await api.post(`/approvals/${link.approvalId}/decision`, { t: link.token, decision: 'approve' })).status).toBe(410);
@@ -152,7 +154,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     expect(refused.approvedAmount).toBeUndefined();
     expect(refused.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED' });
     expect(refused.history.at(-1).comment).toContain('insufficient_budget');
-    record('approved, no room left', await finished(second), ['Screen', 'AskChannelManager', 'Decide']);
+    record('approved, no room left', await finished(second), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     await finished(first);
     expectLedger(await budget(p), 3_000_000);
     const told = await eventually(async () => mailTo(p, second).find((m) => m.subject.includes('could not be funded')));

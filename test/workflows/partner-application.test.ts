@@ -6,12 +6,13 @@ import { applicationBody, approvalLinkFor, client, eventually, startTestSystem, 
 /**
  * The real workflows/partner-application.asl.json, run by the local engine over the local system.
  *
- * Timeouts: the workflow waits APPROVAL_TIMEOUT_SECONDS at each human step; the emailed link stops
- * working 5 s earlier (rounded down to a whole epoch second), so with 8 s a link is good for 2–3 s.
- * (With 6 s it would be good for only 0–1 s, which makes "decided by the escalation approver" racy.)
+ * Timeouts: each approver of the escalation ladder (channel manager → marketing director → admin)
+ * has a rung of APPROVAL_TIMEOUT_SECONDS, is reminded at half of it, and the emailed link stops
+ * working 2 s (a quarter of the rung) before its end.
  */
 const APPROVAL_TIMEOUT_SECONDS = 8;
 const CM = 'channel.manager@example.com';
+const DIRECTOR = 'marketing.director@example.com';
 const ESCALATION = 'admin@example.com';
 
 describe('partner-application workflow (real ASL, local engine)', () => {
@@ -79,10 +80,10 @@ describe('partner-application workflow (real ASL, local engine)', () => {
     expect(app.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
     await eventually(async () => mailTo(email, applicationId).find((m) => m.subject.startsWith('Welcome')));
 
-    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'AskChannelManager', 'Decide']);
+    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     transitions.approved = record.stateTransitions;
     console.log(`approved path: ${record.stateTransitions} state transitions`);
-    expect(record.stateTransitions).toBe(4);
+    expect(record.stateTransitions).toBe(5);
   });
 
   it('reject with a comment: REJECTED, decline email with the comment and the application id', async () => {
@@ -102,60 +103,72 @@ describe('partner-application workflow (real ASL, local engine)', () => {
     expect(decline.text).toContain(comment);
     expect(mailTo(email, applicationId).some((m) => m.subject.startsWith('Welcome'))).toBe(false);
 
-    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'AskChannelManager', 'Decide']);
+    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
     transitions.rejected = record.stateTransitions;
-    expect(record.stateTransitions).toBe(4);
+    expect(record.stateTransitions).toBe(5);
   });
 
-  it('timeout → one escalation email to admin → decided by the escalation approver', async () => {
+  const WAIT = ['AskChannelManager', 'AdvanceAskChannelManager', 'AfterAskChannelManagerTimeout'];
+  const subjects = (to: string, applicationId: string) => mailTo(to, applicationId).filter((m) => m.text.includes('/approvals/')).map((m) => m.subject.split(':')[0]);
+
+  it('nobody decides: reminded at half time, escalated to the marketing director, then to an admin, who decides', async () => {
     const { applicationId, email } = await submit();
     const first = await eventually(async () => approvalLinkFor(system, CM, applicationId));
 
-    const escalated = await eventually(async () => approvalLinkFor(system, ESCALATION, applicationId), (APPROVAL_TIMEOUT_SECONDS + 5) * 1000);
-    const escalationMails = mailTo(ESCALATION, applicationId).filter((m) => m.text.includes('/approvals/'));
-    expect(escalationMails).toHaveLength(1);
-    expect(escalationMails[0]!.subject.startsWith('[Escalated]')).toBe(true);
-    expect(escalated.approvalId).not.toBe(first.approvalId);
+    // Half a rung: the same approver is reminded with the same link.
+    await eventually(async () => subjects(CM, applicationId).length === 2, APPROVAL_TIMEOUT_SECONDS * 1000);
+    expect(subjects(CM, applicationId)).toEqual(['Decision needed', '[Reminder] Decision needed']);
+    expect(approvalLinkFor(system, CM, applicationId)!.approvalId).toBe(first.approvalId);
+
+    // End of the rung: the marketing director gets a new approval; the channel manager's link is dead.
+    const director = await eventually(async () => approvalLinkFor(system, DIRECTOR, applicationId), APPROVAL_TIMEOUT_SECONDS * 1000);
+    expect(director.approvalId).not.toBe(first.approvalId);
+    expect(subjects(DIRECTOR, applicationId)).toEqual(['[Escalated] Decision needed']);
+    const late = await decide(first, 'reject');
+    expect(late.status).toBe(410);
+    expect(late.body.error.code).toBe('approval_escalated');
     expect((await getApp(applicationId)).status).toBe('AWAITING_APPROVAL');
 
-    // The channel manager's link is dead now; using it changes nothing.
-    expect((await decide(first, 'reject')).status).toBe(410);
-    expect((await getApp(applicationId)).status).toBe('AWAITING_APPROVAL');
+    // The director does not decide either: reminded, then an admin gets it.
+    const adminLink = await eventually(async () => approvalLinkFor(system, ESCALATION, applicationId), (APPROVAL_TIMEOUT_SECONDS + 4) * 1000);
+    expect(subjects(DIRECTOR, applicationId)).toEqual(['[Escalated] Decision needed', '[Reminder] Decision needed']);
+    expect((await decide(director, 'approve')).status).toBe(410);
 
-    expect(await decide(escalated, 'approve', 'Approved on escalation')).toMatchObject({ status: 200, body: { status: 'APPROVED' } });
+    expect(await decide(adminLink, 'approve', 'Approved on escalation')).toMatchObject({ status: 200, body: { status: 'APPROVED' } });
     const record = await finished(applicationId);
     expect(record.status).toBe('SUCCEEDED');
     const app = await appWithStatus(applicationId, 'APPROVED');
     expect(app.decision).toMatchObject({ by: ESCALATION, comment: 'Approved on escalation' });
     await eventually(async () => mailTo(email, applicationId).find((m) => m.subject.startsWith('Welcome')));
-    expect(mailTo(ESCALATION, applicationId).filter((m) => m.subject.startsWith('[Escalated]'))).toHaveLength(1);
+    expect(subjects(ESCALATION, applicationId)).toEqual(['[Escalated] Decision needed']);
 
-    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'AskChannelManager', 'AskEscalation', 'Decide']);
-    transitions.escalatedThenApproved = record.stateTransitions;
-    expect(record.stateTransitions).toBe(5);
+    const history = await api.get(`/approvals?status=ESCALATED`, admin);
+    const escalatedIds = (history.body.approvals as { approvalId: string; escalatedTo?: string }[]).filter((a) => [first.approvalId, director.approvalId].includes(a.approvalId));
+    expect(escalatedIds.map((a) => a.escalatedTo).sort()).toEqual([adminLink.approvalId, director.approvalId].sort());
+
+    // Start, then per rung: wait (remind) + wait (escalate); the admin's approval ends the last wait.
+    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'StartAskChannelManager', ...WAIT, ...WAIT, ...WAIT, ...WAIT, 'AskChannelManager', 'Decide']);
+    transitions.escalatedTwiceThenApproved = record.stateTransitions;
   });
 
-  it('timeout → escalation → timeout: EXPIRED, the applicant is told', async () => {
+  it('nobody on the ladder decides: EXPIRED only after the last rung, the applicant is told', async () => {
     const { applicationId, email } = await submit();
     await eventually(async () => approvalLinkFor(system, CM, applicationId));
-    const record = await finished(applicationId, (2 * APPROVAL_TIMEOUT_SECONDS + 15) * 1000);
+    const record = await finished(applicationId, (3 * APPROVAL_TIMEOUT_SECONDS + 15) * 1000);
     expect(record.status).toBe('SUCCEEDED');
 
     const app = await appWithStatus(applicationId, 'EXPIRED');
     expect(app.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'EXPIRED' });
-    expect(mailTo(ESCALATION, applicationId).filter((m) => m.subject.startsWith('[Escalated]'))).toHaveLength(1);
+    expect(subjects(DIRECTOR, applicationId)).toEqual(['[Escalated] Decision needed', '[Reminder] Decision needed']);
+    expect(subjects(ESCALATION, applicationId)).toEqual(['[Escalated] Decision needed', '[Reminder] Decision needed']);
     const expired = await eventually(async () => mailTo(email, applicationId).find((m) => /expired/i.test(m.text)));
     expect(expired.text).toContain(applicationId);
 
-    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'AskChannelManager', 'AskEscalation', 'Expire']);
+    expect(statesEntered(record)).toEqual(['Screen', 'IsAwaitingApproval', 'StartAskChannelManager', ...WAIT, ...WAIT, ...WAIT, ...WAIT, ...WAIT, ...WAIT, 'Expire']);
     transitions.expired = record.stateTransitions;
-    expect(record.stateTransitions).toBe(5);
 
-    // Both links are dead; nothing changes.
-    const cmLink = approvalLinkFor(system, CM, applicationId)!;
-    const escLink = approvalLinkFor(system, ESCALATION, applicationId)!;
-    expect((await decide(cmLink, 'approve')).status).toBe(410);
-    expect((await decide(escLink, 'approve')).status).toBe(410);
+    // Every link is dead; nothing changes.
+    for (const who of [CM, DIRECTOR, ESCALATION]) expect((await decide(approvalLinkFor(system, who, applicationId)!, 'approve')).status).toBe(410);
     expect((await getApp(applicationId)).status).toBe('EXPIRED');
   });
 
