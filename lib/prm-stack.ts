@@ -12,6 +12,7 @@ import { Auth } from './auth.ts';
 import { Data } from './data.ts';
 import { PrmFunction, stateMachineArn } from './functions.ts';
 import { Notifications } from './notifications.ts';
+import { Operations } from './operations.ts';
 import { Workflows, deployableStateMachines } from './workflows.ts';
 
 /** Context `prmConfig`: a JSON object (or its string form) merged under the deployed PRM_CONFIG. */
@@ -21,11 +22,16 @@ function prmConfigContext(scope: Construct): Record<string, unknown> {
   return (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
 }
 
+export interface PrmStackProps extends StackProps {
+  /** Where alarm notifications are emailed (context `alarmEmail`); no subscription when unset. */
+  alarmEmail?: string;
+}
+
 /** The whole system, generated from functions/catalog.ts. */
 export class PrmStack extends Stack {
   readonly functions = new Map<FunctionName, PrmFunction>();
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: PrmStackProps = {}) {
     super(scope, id, props);
     // Server access logs are delivered under a bucket policy, not the legacy LogDelivery ACL.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
@@ -92,6 +98,15 @@ export class PrmStack extends Stack {
     });
     api.addRoutes(ROUTES, (route) => this.functions.get(route.fn)!);
 
+    const operations = new Operations(this, 'Operations', {
+      alarmEmail: props.alarmEmail ?? (this.node.tryGetContext('alarmEmail') as string | undefined),
+      functions: this.functions,
+      stateMachines: workflows.machines,
+      apiStage: api.stage,
+      table: data.table,
+      deadLetterQueues: {},
+    });
+
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'DESIGN.md fixes the Lambda runtime at Node.js 22 (arm64); moving to a newer runtime is a deliberate, tested change.',
@@ -108,6 +123,7 @@ export class PrmStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: auth.client.userPoolClientId });
     new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: operations.topic.topicArn });
     for (const [name, machine] of workflows.machines) new CfnOutput(this, `StateMachine-${name}`, { value: machine.stateMachineArn });
   }
 }

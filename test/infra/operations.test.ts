@@ -1,0 +1,119 @@
+import { isDeepStrictEqual } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_DEFINITION } from '../../functions/core/table.ts';
+import { SES_BOUNCE_RATE_ALARM, SES_COMPLAINT_RATE_ALARM } from '../../lib/operations.ts';
+import { PrmStack, type PrmStackProps } from '../../lib/prm-stack.ts';
+
+/** What an operator reads in the synthesized template: alarms, retries, lifecycle, CORS, throttles. */
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string | string[] };
+type Resources = Record<string, Resource>;
+
+const synth = (props?: PrmStackProps, context: Record<string, unknown> = {}) => {
+  // Skip esbuild: this checks the template, `npx cdk synth` checks the bundles.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  return Template.fromStack(new PrmStack(app, 'OpsTest', props));
+};
+const ids = (template: Template, type: string) => Object.keys(template.findResources(type));
+const only = (template: Template, type: string): [string, Resource] => {
+  const found = Object.entries(template.findResources(type) as Resources);
+  expect(found, type).toHaveLength(1);
+  return found[0]!;
+};
+
+let template: Template;
+let alarms: Resource[];
+let topicId: string;
+
+beforeAll(() => {
+  template = synth({ alarmEmail: 'ops@example.com' });
+  alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
+  [topicId] = only(template, 'AWS::SNS::Topic');
+});
+
+const dimensionsOf = (metric: { Dimensions?: { Name: string; Value: unknown }[] }) =>
+  Object.fromEntries((metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+
+/** Alarms on a plain metric (not metric math), with exactly these dimensions if given, e.g. { FunctionName: { Ref: id } }. */
+const alarmsOn = (namespace: string, metricName: string, dimensions?: Record<string, unknown>) =>
+  alarms.filter(
+    (a) =>
+      a.Properties.Namespace === namespace &&
+      a.Properties.MetricName === metricName &&
+      (!dimensions || isDeepStrictEqual(dimensionsOf(a.Properties), dimensions)),
+  );
+
+describe('alarms', () => {
+  it('all notify the one alarm topic (alarm and OK) and treat missing data as not breaching', () => {
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions, alarm.Properties.AlarmName).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions, alarm.Properties.AlarmName).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.TreatMissingData, alarm.Properties.AlarmName).toBe('notBreaching');
+      expect(alarm.Properties.AlarmDescription, alarm.Properties.AlarmName).toBeTruthy();
+    }
+  });
+
+  it('emails the topic when alarmEmail is given, as a prop or as context, and not otherwise', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
+    synth(undefined, { alarmEmail: 'oncall@example.com' }).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    synth().resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('watches every Lambda function for errors and throttles', () => {
+    const functions = ids(template, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const metric of ['Errors', 'Throttles']) {
+      expect(alarmsOn('AWS/Lambda', metric), metric).toHaveLength(functions.length);
+      for (const id of functions) expect(alarmsOn('AWS/Lambda', metric, { FunctionName: { Ref: id } }), `${id} ${metric}`).toHaveLength(1);
+    }
+  });
+
+  it('watches every state machine for failed, timed out and aborted executions', () => {
+    const machines = ids(template, 'AWS::StepFunctions::StateMachine');
+    expect(machines.length).toBeGreaterThan(0);
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      expect(alarmsOn('AWS/States', metric), metric).toHaveLength(machines.length);
+      for (const id of machines) expect(alarmsOn('AWS/States', metric, { StateMachineArn: { Ref: id } }), `${id} ${metric}`).toHaveLength(1);
+    }
+  });
+
+  it('watches the HTTP API stage for 5xx (ApiId and Stage dimensions)', () => {
+    const [apiId] = only(template, 'AWS::ApiGatewayV2::Api');
+    const [, stage] = only(template, 'AWS::ApiGatewayV2::Stage');
+    const found = alarmsOn('AWS/ApiGateway', '5xx', { ApiId: { Ref: apiId }, Stage: stage.Properties.StageName });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.Properties.Statistic).toBe('Sum');
+  });
+
+  it('watches the table and each GSI for read and write throttle events', () => {
+    const [tableId] = only(template, 'AWS::DynamoDB::Table');
+    const throttleAlarms = alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ThrottleEvents'));
+    const targets = [undefined, ...TABLE_DEFINITION.globalSecondaryIndexes.map((g) => g.indexName)];
+    expect(throttleAlarms).toHaveLength(targets.length);
+    for (const index of targets) {
+      const expected = { TableName: { Ref: tableId }, ...(index ? { GlobalSecondaryIndexName: index } : {}) };
+      const matching = throttleAlarms.filter((a) => {
+        const metrics = (a.Properties.Metrics as any[]).filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric);
+        return (
+          isDeepStrictEqual(metrics.map((m) => m.MetricName).sort(), ['ReadThrottleEvents', 'WriteThrottleEvents']) &&
+          metrics.every((m) => m.Namespace === 'AWS/DynamoDB' && isDeepStrictEqual(dimensionsOf(m), expected))
+        );
+      });
+      expect(matching, index ?? 'table').toHaveLength(1);
+    }
+  });
+
+  it('watches the SES bounce and complaint rates below the levels at which SES reviews the account', () => {
+    const bounce = alarmsOn('AWS/SES', 'Reputation.BounceRate');
+    const complaint = alarmsOn('AWS/SES', 'Reputation.ComplaintRate');
+    expect(bounce).toHaveLength(1);
+    expect(complaint).toHaveLength(1);
+    expect(bounce[0]!.Properties.Threshold).toBe(SES_BOUNCE_RATE_ALARM);
+    expect(complaint[0]!.Properties.Threshold).toBe(SES_COMPLAINT_RATE_ALARM);
+    expect(SES_BOUNCE_RATE_ALARM).toBeLessThan(0.05);
+    expect(SES_COMPLAINT_RATE_ALARM).toBeLessThan(0.001);
+  });
+});
