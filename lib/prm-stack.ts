@@ -1,10 +1,12 @@
-import { CfnOutput, Stack, Tags, TimeZone, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Tags, TimeZone, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName, type FunctionSpec, type Grant } from '../functions/catalog.ts';
 import { Api } from './api.ts';
@@ -84,13 +86,32 @@ export class PrmStack extends Stack {
 
     const workflows = new Workflows(this, 'Workflows', { taskFunctions });
 
-    // Finance's monthly payout run for the previous month (skipped when one already exists).
+    // Finance's monthly payout run for the previous month (skipped when one already exists, so a retry is safe).
+    // Scheduler invokes the function asynchronously: its retry policy covers delivery (throttling, a
+    // missing permission), the function's async invoke config covers the run failing. What both give
+    // up on lands in one dead-letter queue, alarmed on below.
     const payoutTasks = this.functions.get('incentivesTasks')!;
+    const payoutDeadLetters = new Queue(this, 'PayoutScheduleDLQ', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(payoutDeadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the payout schedule and of the payout task function; nothing consumes it but an operator.',
+    });
+    const payoutRetry = { retryAttempts: 3, maxEventAge: Duration.hours(6) }; // 4 attempts within the morning of the 1st
+    payoutTasks.configureAsyncInvoke({ onFailure: new SqsDestination(payoutDeadLetters), retryAttempts: 2, maxEventAge: payoutRetry.maxEventAge });
     const scheduleRole = new Role(this, 'PayoutScheduleRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com') });
     new Schedule(this, 'MonthlyPayoutRun', {
       description: 'Starts the payout run for the previous month',
       schedule: ScheduleExpression.cron({ day: '1', hour: '6', minute: '0', timeZone: TimeZone.ETC_UTC }),
-      target: new LambdaInvoke(payoutTasks, { role: scheduleRole, input: ScheduleTargetInput.fromObject({ task: 'scheduledRun' }), retryAttempts: 3 }),
+      target: new LambdaInvoke(payoutTasks, {
+        role: scheduleRole,
+        input: ScheduleTargetInput.fromObject({ task: 'scheduledRun' }),
+        deadLetterQueue: payoutDeadLetters,
+        ...payoutRetry,
+      }),
     });
     Validations.of(scheduleRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(payoutTasks.node.defaultChild as CfnElement)}.Arn>:*]`,
@@ -104,7 +125,7 @@ export class PrmStack extends Stack {
       stateMachines: workflows.machines,
       apiStage: api.stage,
       table: data.table,
-      deadLetterQueues: {},
+      deadLetterQueues: { PayoutScheduleDLQ: payoutDeadLetters },
     });
 
     Validations.of(this).acknowledge({

@@ -117,3 +117,34 @@ describe('alarms', () => {
     expect(SES_COMPLAINT_RATE_ALARM).toBeLessThan(0.001);
   });
 });
+
+describe('monthly payout schedule', () => {
+  it('sends what it cannot deliver to an encrypted 14-day dead-letter queue, after a bounded retry policy', () => {
+    const [queueId, queue] = only(template, 'AWS::SQS::Queue');
+    expect(queue.Properties.SqsManagedSseEnabled === true || queue.Properties.KmsMasterKeyId !== undefined).toBe(true);
+    expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    const [, schedule] = only(template, 'AWS::Scheduler::Schedule');
+    const { DeadLetterConfig, RetryPolicy } = schedule.Properties.Target;
+    expect(DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    expect(RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(RetryPolicy.MaximumRetryAttempts).toBeLessThanOrEqual(3); // at most 4 attempts
+    expect(RetryPolicy.MaximumEventAgeInSeconds).toBeLessThan(24 * 3600); // less than the Scheduler default
+  });
+
+  it('sends a failed run of the target function to the same queue (Scheduler invokes asynchronously)', () => {
+    const [queueId] = only(template, 'AWS::SQS::Queue');
+    const [, schedule] = only(template, 'AWS::Scheduler::Schedule');
+    const [functionId] = schedule.Properties.Target.Arn['Fn::GetAtt'];
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+  });
+
+  it('alarms as soon as the dead-letter queue holds a message', () => {
+    const [queueId] = only(template, 'AWS::SQS::Queue');
+    const found = alarmsOn('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: { 'Fn::GetAtt': [queueId, 'QueueName'] } });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.Properties).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 });
+  });
+});
