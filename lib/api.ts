@@ -1,17 +1,22 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpNoneAuthorizer, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { routeKey, type RouteSpec } from '../functions/catalog.ts';
+import { ROUTES, routeKey, type RouteSpec } from '../functions/catalog.ts';
+
+/** Request headers the web app sends: the Cognito ID token, JSON bodies, idempotency keys. */
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];
 
 export interface ApiProps {
   userPool: UserPool;
   client: UserPoolClient;
+  /** Browser origins allowed to call the API (CORS preflight answered by API Gateway). */
+  webOrigins: readonly string[];
 }
 
 /**
@@ -24,9 +29,17 @@ export class Api extends Construct {
   private readonly jwt: HttpJwtAuthorizer;
   private readonly integrations = new Map<IFunction, HttpLambdaIntegration>();
 
-  constructor(scope: Construct, id: string, { userPool, client }: ApiProps) {
+  constructor(scope: Construct, id: string, { userPool, client, webOrigins }: ApiProps) {
     super(scope, id);
-    this.httpApi = new HttpApi(this, 'Http', { createDefaultStage: false });
+    this.httpApi = new HttpApi(this, 'Http', {
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: [...webOrigins],
+        allowMethods: [...new Set(ROUTES.map((r) => CorsHttpMethod[r.method]))],
+        allowHeaders: CORS_ALLOWED_HEADERS,
+        maxAge: Duration.hours(1),
+      },
+    });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = new HttpStage(this, 'DefaultStage', {

@@ -24,9 +24,28 @@ function prmConfigContext(scope: Construct): Record<string, unknown> {
   return (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
 }
 
+/** Placeholder like DEFAULT_EMAIL_IDENTITY: a deployment sets its web app's origin(s). */
+export const DEFAULT_WEB_ORIGINS = ['https://prm.example.com'];
+
 export interface PrmStackProps extends StackProps {
   /** Where alarm notifications are emailed (context `alarmEmail`); no subscription when unset. */
   alarmEmail?: string;
+  /**
+   * Origins (`https://host[:port]`) of the web app: CORS on the API and on presigned blob URLs.
+   * Context `webOrigins`: a comma-separated string or a JSON array. Default DEFAULT_WEB_ORIGINS.
+   */
+  webOrigins?: string[];
+}
+
+/** Props, else context, else the default; each must be a bare origin (no path, no trailing slash). */
+function webOrigins(scope: Construct, fromProps?: string[]): string[] {
+  const raw: unknown = fromProps ?? scope.node.tryGetContext('webOrigins') ?? DEFAULT_WEB_ORIGINS;
+  const origins = (Array.isArray(raw) ? raw : String(raw).split(',')).map((o) => String(o).trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`webOrigins: '${origin}' is not an origin like https://app.example.com`);
+  }
+  if (origins.length === 0) throw new Error('webOrigins: at least one origin');
+  return origins;
 }
 
 /** The whole system, generated from functions/catalog.ts. */
@@ -39,7 +58,8 @@ export class PrmStack extends Stack {
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     Tags.of(this).add('app', 'prm');
 
-    const data = new Data(this, 'Data');
+    const origins = webOrigins(this, props.webOrigins);
+    const data = new Data(this, 'Data', { webOrigins: origins });
     const auth = new Auth(this, 'Auth');
     const notifications = new Notifications(this, 'Notifications');
     const bus = new EventBus(this, 'Events');
@@ -52,7 +72,7 @@ export class PrmStack extends Stack {
       reason:
         'Rotating the link-signing key invalidates every approval link in flight (approvals wait up to PRM_CONFIG.approvalTimeoutSeconds, 3 days by default); it is rotated by hand in a quiet window, not on a schedule.',
     });
-    const api = new Api(this, 'Api', { userPool: auth.userPool, client: auth.client });
+    const api = new Api(this, 'Api', { userPool: auth.userPool, client: auth.client, webOrigins: origins });
 
     const deployed = deployableStateMachines();
     const environment = {

@@ -3,8 +3,9 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_DEFINITION } from '../../functions/core/table.ts';
+import { ROUTES } from '../../functions/catalog.ts';
 import { SES_BOUNCE_RATE_ALARM, SES_COMPLAINT_RATE_ALARM } from '../../lib/operations.ts';
-import { PrmStack, type PrmStackProps } from '../../lib/prm-stack.ts';
+import { DEFAULT_WEB_ORIGINS, PrmStack, type PrmStackProps } from '../../lib/prm-stack.ts';
 
 /** What an operator reads in the synthesized template: alarms, retries, lifecycle, CORS, throttles. */
 
@@ -23,12 +24,14 @@ const only = (template: Template, type: string): [string, Resource] => {
   return found[0]!;
 };
 
+const WEB_ORIGINS = ['https://portal.example.com', 'http://localhost:5173'];
+
 let template: Template;
 let alarms: Resource[];
 let topicId: string;
 
 beforeAll(() => {
-  template = synth({ alarmEmail: 'ops@example.com' });
+  template = synth({ alarmEmail: 'ops@example.com', webOrigins: WEB_ORIGINS });
   alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
   [topicId] = only(template, 'AWS::SNS::Topic');
 });
@@ -146,5 +149,69 @@ describe('monthly payout schedule', () => {
     const found = alarmsOn('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: { 'Fn::GetAtt': [queueId, 'QueueName'] } });
     expect(found).toHaveLength(1);
     expect(found[0]!.Properties).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 });
+  });
+});
+
+/** The versioned bucket: the blobs (proofs and exports); the access-log bucket is not versioned. */
+const blobsBucket = (t: Template) => {
+  const versioned = Object.values(t.findResources('AWS::S3::Bucket') as Resources).filter((b) => b.Properties.VersioningConfiguration?.Status === 'Enabled');
+  expect(versioned).toHaveLength(1);
+  return versioned[0]!;
+};
+const lower = (values: string[]) => values.map((v) => v.toLowerCase());
+
+describe('blobs bucket', () => {
+  it('expires noncurrent versions, aborts incomplete multipart uploads within a week and removes expired delete markers', () => {
+    const rules = blobsBucket(template).Properties.LifecycleConfiguration.Rules as any[];
+    for (const rule of rules) expect(rule.Status).toBe('Enabled');
+    const noncurrent = rules.filter((r) => r.NoncurrentVersionExpiration);
+    expect(noncurrent).toHaveLength(1);
+    expect(noncurrent[0].NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThan(0);
+    const multipart = rules.filter((r) => r.AbortIncompleteMultipartUpload);
+    expect(multipart).toHaveLength(1);
+    expect(multipart[0].AbortIncompleteMultipartUpload.DaysAfterInitiation).toBeGreaterThanOrEqual(1);
+    expect(multipart[0].AbortIncompleteMultipartUpload.DaysAfterInitiation).toBeLessThanOrEqual(7);
+    expect(rules.filter((r) => r.ExpiredObjectDeleteMarker === true)).toHaveLength(1);
+    // Current versions never expire: a proof backs a money claim.
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined)).toEqual([]);
+  });
+
+  it('lets the web origins PUT, GET and HEAD presigned URLs with the checksum headers, and read the ETag', () => {
+    const rules = blobsBucket(template).Properties.CorsConfiguration.CorsRules as any[];
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule.AllowedOrigins).toEqual(WEB_ORIGINS);
+    expect([...rule.AllowedMethods].sort()).toEqual(['GET', 'HEAD', 'PUT']);
+    for (const header of ['content-type', 'content-length', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm', 'if-none-match']) {
+      expect(lower(rule.AllowedHeaders), header).toContain(header);
+    }
+    expect(rule.ExposedHeaders).toContain('ETag');
+  });
+});
+
+describe('API CORS', () => {
+  it('answers preflights for the web origins, every method of the catalog and the Authorization, Content-Type and Idempotency-Key headers', () => {
+    const [, api] = only(template, 'AWS::ApiGatewayV2::Api');
+    const cors = api.Properties.CorsConfiguration;
+    expect(cors.AllowOrigins).toEqual(WEB_ORIGINS);
+    expect([...cors.AllowMethods].sort()).toEqual([...new Set(ROUTES.map((r) => r.method))].sort());
+    expect(lower(cors.AllowHeaders).sort()).toEqual(['authorization', 'content-type', 'idempotency-key']);
+    expect(cors.AllowCredentials).not.toBe(true); // bearer tokens in a header, no cookies
+  });
+
+  it('takes the origins from context (comma-separated) or defaults them, for the API and the bucket alike', () => {
+    const fromContext = synth(undefined, { webOrigins: 'https://a.example.com, https://b.example.com' });
+    const byDefault = synth();
+    for (const [t, expected] of [
+      [fromContext, ['https://a.example.com', 'https://b.example.com']],
+      [byDefault, DEFAULT_WEB_ORIGINS],
+    ] as const) {
+      expect(only(t, 'AWS::ApiGatewayV2::Api')[1].Properties.CorsConfiguration.AllowOrigins).toEqual(expected);
+      expect(blobsBucket(t).Properties.CorsConfiguration.CorsRules[0].AllowedOrigins).toEqual(expected);
+    }
+  });
+
+  it('refuses an origin with a path', () => {
+    expect(() => synth({ webOrigins: ['https://portal.example.com/app'] })).toThrow(/webOrigins/);
   });
 });
