@@ -3,7 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_DEFINITION } from '../../functions/core/table.ts';
-import { ROUTES } from '../../functions/catalog.ts';
+import { ROUTES, routeKey } from '../../functions/catalog.ts';
 import { SES_BOUNCE_RATE_ALARM, SES_COMPLAINT_RATE_ALARM } from '../../lib/operations.ts';
 import { DEFAULT_WEB_ORIGINS, PrmStack, type PrmStackProps } from '../../lib/prm-stack.ts';
 
@@ -213,5 +213,36 @@ describe('API CORS', () => {
 
   it('refuses an origin with a path', () => {
     expect(() => synth({ webOrigins: ['https://portal.example.com/app'] })).toThrow(/webOrigins/);
+  });
+});
+
+describe('API throttling', () => {
+  it('keeps a default throttle for every route and gives each public route its own, lower one', () => {
+    const [, stage] = only(template, 'AWS::ApiGatewayV2::Stage');
+    const defaults = stage.Properties.DefaultRouteSettings;
+    expect(defaults.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(defaults.ThrottlingBurstLimit).toBeGreaterThan(0);
+
+    const publicKeys = ROUTES.filter((r) => r.auth === 'public').map(routeKey);
+    for (const key of ['POST /applications', 'GET /approvals/{approvalId}', 'POST /approvals/{approvalId}/decision']) expect(publicKeys).toContain(key);
+    const settings = stage.Properties.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
+    expect(Object.keys(settings).sort()).toEqual([...publicKeys].sort());
+    for (const key of publicKeys) {
+      expect(settings[key]!.ThrottlingRateLimit, key).toBeGreaterThan(0);
+      expect(settings[key]!.ThrottlingRateLimit, key).toBeLessThan(defaults.ThrottlingRateLimit);
+      expect(settings[key]!.ThrottlingBurstLimit, key).toBeGreaterThan(0);
+      expect(settings[key]!.ThrottlingBurstLimit, key).toBeLessThan(defaults.ThrottlingBurstLimit);
+    }
+  });
+
+  it('creates the throttled routes before the stage (route settings must name existing routes)', () => {
+    const [, stage] = only(template, 'AWS::ApiGatewayV2::Stage');
+    const routes = Object.entries(template.findResources('AWS::ApiGatewayV2::Route') as Resources);
+    const dependsOn = [stage.DependsOn ?? []].flat();
+    for (const key of Object.keys(stage.Properties.RouteSettings)) {
+      const [id] = routes.find(([, r]) => r.Properties.RouteKey === key) ?? [];
+      expect(id, key).toBeDefined();
+      expect(dependsOn, key).toContain(id);
+    }
   });
 });
