@@ -1,17 +1,30 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpNoneAuthorizer, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnRoute, CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, HttpStage, LogGroupLogDestination, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { routeKey, type RouteSpec } from '../functions/catalog.ts';
+import { ROUTES, routeKey, type RouteSpec } from '../functions/catalog.ts';
+
+/** Request headers the web app sends: the Cognito ID token, JSON bodies, idempotency keys. */
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];
+
+/** Every route's default limit on the stage. */
+export const STAGE_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const satisfies ThrottleSettings;
+/**
+ * Each `auth: 'public'` route's own, lower limit: anyone can call those (sign-up form, approval
+ * links, health), and they must not use up the capacity the signed-in partners and staff share.
+ */
+export const PUBLIC_ROUTE_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const satisfies ThrottleSettings;
 
 export interface ApiProps {
   userPool: UserPool;
   client: UserPoolClient;
+  /** Browser origins allowed to call the API (CORS preflight answered by API Gateway). */
+  webOrigins: readonly string[];
 }
 
 /**
@@ -23,18 +36,27 @@ export class Api extends Construct {
   readonly stage: HttpStage;
   private readonly jwt: HttpJwtAuthorizer;
   private readonly integrations = new Map<IFunction, HttpLambdaIntegration>();
+  /** CfnStage RouteSettings, by route key. */
+  private readonly routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
-  constructor(scope: Construct, id: string, { userPool, client }: ApiProps) {
+  constructor(scope: Construct, id: string, { userPool, client, webOrigins }: ApiProps) {
     super(scope, id);
-    this.httpApi = new HttpApi(this, 'Http', { createDefaultStage: false });
+    this.httpApi = new HttpApi(this, 'Http', {
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: [...webOrigins],
+        allowMethods: [...new Set(ROUTES.map((r) => CorsHttpMethod[r.method]))],
+        allowHeaders: CORS_ALLOWED_HEADERS,
+        maxAge: Duration.hours(1),
+      },
+    });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      // Public routes (sign-up form, approval links) are reachable by anyone: cap the rate.
-      throttle: { rateLimit: 50, burstLimit: 100 },
+      throttle: STAGE_THROTTLE,
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
@@ -49,6 +71,10 @@ export class Api extends Construct {
           }),
         ),
       },
+    });
+
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Lazy.any({
+      produce: () => (Object.keys(this.routeSettings).length > 0 ? this.routeSettings : undefined),
     });
 
     this.jwt = new HttpJwtAuthorizer('Cognito', userPool.userPoolProviderUrl, { jwtAudience: [client.userPoolClientId] });
@@ -70,6 +96,12 @@ export class Api extends Construct {
         authorizer: route.auth === 'jwt' ? this.jwt : new HttpNoneAuthorizer(),
       });
       if (route.auth === 'public' && created) {
+        this.routeSettings[routeKey(route)] = {
+          ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit,
+        };
+        // CloudFormation refuses route settings for a route key that does not exist yet.
+        (this.stage.node.defaultChild as CfnStage).addResourceDependency(created.node.defaultChild as CfnRoute);
         Validations.of(created).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason: `${routeKey(route)} is declared auth 'public' in functions/catalog.ts: it must work without a Cognito session (health probe, partner application form, or an emailed approval link whose HMAC-signed, expiring token the handler verifies).`,
