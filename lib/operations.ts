@@ -111,6 +111,16 @@ export class Operations extends Construct {
       description: `SES complaint rate at ${SES_COMPLAINT_RATE_ALARM * 100}% (review at 0.1%, sending paused at 0.5%).`,
     });
 
+    // The business metric functions/approvals/request.ts emits (Powertools EMF: namespace PRM, dimension service).
+    this.alarm(
+      'Approvals-EmailsUndelivered',
+      new Metric({ namespace: 'PRM', metricName: 'ApprovalEmailsUndelivered', dimensionsMap: { service: 'prm' }, ...fiveMinutes }),
+      {
+        threshold: 1,
+        description: 'An approver could not be emailed after every retry: GET /approvals?undelivered=true lists the approvals that wait for someone who was not told.',
+      },
+    );
+
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.alarm(`${name}-DeadLetters`, queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), {
         threshold: 0,

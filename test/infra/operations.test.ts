@@ -119,6 +119,13 @@ describe('alarms', () => {
     expect(SES_BOUNCE_RATE_ALARM).toBeLessThan(0.05);
     expect(SES_COMPLAINT_RATE_ALARM).toBeLessThan(0.001);
   });
+
+  it('alarms on the first approver email that could not be delivered (the metric the approvals code emits)', () => {
+    const undelivered = alarmsOn('PRM', 'ApprovalEmailsUndelivered');
+    expect(undelivered).toHaveLength(1);
+    expect(undelivered[0]!.Properties.Threshold).toBe(1);
+    expect(undelivered[0]!.Properties.Dimensions).toEqual([{ Name: 'service', Value: 'prm' }]);
+  });
 });
 
 describe('monthly payout schedule', () => {
