@@ -93,7 +93,11 @@ async function uploadsFor(files: ProofFile[]) {
   const store = blobs.get();
   const expiresAt = new Date(Date.now() + UPLOAD_URL_SECONDS * 1000).toISOString();
   return Promise.all(
-    files.map(async (f) => ({ fileName: f.fileName, url: await store.presignPut(f.key, f.contentType, f.sizeBytes, UPLOAD_URL_SECONDS), method: 'PUT', headers: { 'content-type': f.contentType }, expiresAt })),
+    files.map(async (f) => {
+      // Bound to the declared bytes: S3 refuses others (400 BadDigest) and any second write (412).
+      const { url, headers } = await store.presignPut(f.key, { contentType: f.contentType, sizeBytes: f.sizeBytes, sha256: f.sha256 }, UPLOAD_URL_SECONDS);
+      return { fileName: f.fileName, url, method: 'PUT', headers, expiresAt };
+    }),
   );
 }
 

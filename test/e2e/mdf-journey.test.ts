@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/runtime.ts';
-import { claimBody, decide, fundRequestBody, quarterNow, startDemoSystem, uploadAll } from '../support/mdf.ts';
+import { claimBody, decide, fundRequestBody, proofFile, quarterNow, startDemoSystem, uploadAll } from '../support/mdf.ts';
 import { eventually, tokenFor, type Client } from '../support/system.ts';
 
 const CM = 'channel.manager@example.com';
@@ -107,7 +107,7 @@ describe("a partner's MDF journey over HTTP", () => {
     expect((await api.put(`/partners/${partnerId}/claims/${claimId}`, { comment: 'hijack' }, { token: other })).status).toBe(404);
     expect((await api.get(`/partners/${partnerId}/claims`, other)).status).toBe(404);
 
-    const resubmitted = await api.put(`/partners/${partnerId}/claims/${claimId}`, { amount: { amount: 350_000, currency: 'USD' }, proofOfPerformance: [{ fileName: 'attendees.pdf', contentType: 'application/pdf', sha256: 'a'.repeat(64), sizeBytes: 5 }] }, { token: partner });
+    const resubmitted = await api.put(`/partners/${partnerId}/claims/${claimId}`, { amount: { amount: 350_000, currency: 'USD' }, proofOfPerformance: [proofFile('hello', 'attendees.pdf')] }, { token: partner });
     expect(resubmitted.status).toBe(202);
     await uploadAll(resubmitted.body.uploads, 'hello');
     await decide(system, api, CM, claimId, { decision: 'approve' }, first.approvalId);
