@@ -356,6 +356,25 @@ export function requestClaimChanges(claim: ClaimRecord, token: string, actor: st
   ]);
 }
 
+/**
+ * A proof file whose stored bytes are not the declared ones: recorded in the claim's history while
+ * the claim is still in the review that found it (its status and updatedAt unchanged).
+ */
+export function recordProofMismatch(claim: ClaimRecord, comment: string): Promise<boolean> {
+  return transactUnlessRefused([
+    {
+      ConditionCheck: {
+        TableName: T(),
+        Key: claimKey(claim.partnerId, claim.claimId),
+        ConditionExpression: '#s = :s AND updatedAt = :u',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': claim.status, ':u': claim.updatedAt },
+      },
+    },
+    claimAudit(claim, claim.status, claim.status, 'workflow', 'proof_mismatch', comment),
+  ]);
+}
+
 /** The partner's corrected claim: amount changes move the fund request's remaining in the same transaction. */
 export async function resubmitClaim(claim: ClaimRecord, changes: { amount: Money; activityCompletedOn: string; files: ProofFile[] }, actor: string, comment?: string): Promise<'ok' | 'amount_exceeds_remaining' | 'not_awaiting'> {
   const delta = changes.amount.amount - claim.amount.amount;

@@ -12,6 +12,7 @@ import {
   getBudget,
   getClaim,
   getFundRequest,
+  recordProofMismatch,
   rejectClaim,
   requestClaimChanges,
   settleClaim,
@@ -172,8 +173,26 @@ async function claimReview(input: { partnerId: string; claimId: string }) {
   }
   if (claim.status !== 'IN_REVIEW') return reviewOutcome('closed');
   const store = blobs.get();
-  const absent = [];
-  for (const f of claim.files) if (!(await store.exists(f.key))) absent.push(f.fileName);
+  const absent: string[] = [];
+  const mismatched: { fileName: string; detail: string }[] = [];
+  for (const f of claim.files) {
+    const stored = await store.head(f.key);
+    if (!stored) absent.push(f.fileName);
+    else if (stored.sizeBytes !== f.sizeBytes || stored.sha256?.toLowerCase() !== f.sha256.toLowerCase()) {
+      mismatched.push({ fileName: f.fileName, detail: `${f.fileName}: declared ${f.sizeBytes} bytes, sha256 ${f.sha256.toLowerCase()}; stored ${stored.sizeBytes} bytes, sha256 ${stored.sha256 ?? 'unknown'}` });
+    }
+  }
+  if (mismatched.length) {
+    // A stored file is never replaced (its URL is create-only), so waiting cannot fix it: the partner
+    // is asked to resubmit with new files (the missing-files path), and no approver sees these bytes.
+    await recordProofMismatch(claim, `Stored proof differs from its declaration: ${mismatched.map((m) => m.detail).join('; ')}`);
+    const notUploaded = absent.length ? `; not uploaded: ${absent.join(', ')}` : '';
+    return reviewOutcome(
+      'missing_files',
+      null,
+      `Proof of performance does not match what was declared (size or SHA-256): ${mismatched.map((m) => m.fileName).join(', ')}${notUploaded}. Please resubmit the claim with new proof files.`,
+    );
+  }
   if (absent.length) {
     const uploadDeadline = Date.parse(claim.updatedAt) + config().claims.uploadWindowSeconds * 1000;
     if (Date.now() < uploadDeadline) return reviewOutcome('awaiting_uploads');
