@@ -39,6 +39,8 @@ export interface FundRequestRecord {
   claimed: number;
   inClaim: number;
   remaining: number;
+  /** While CHANGES_REQUESTED: the waiting workflow task the partner's PUT resumes. */
+  resubmitToken?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -202,6 +204,64 @@ export async function transitionFundRequest(
       },
     },
     auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: change.actor, action: change.action, fromStatus: from, toStatus: to, ...(change.comment ? { comment: change.comment } : {}) }),
+  ]);
+}
+
+/** Changes requested: the fund request waits in CHANGES_REQUESTED, holding the token its PUT resumes. */
+export function requestFundRequestChanges(frq: FundRequestRecord, token: string, change: { actor: string; comment?: string }): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now, resubmitToken = :token',
+        ConditionExpression: '#s = :from',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': 'CHANGES_REQUESTED', ':from': 'AWAITING_APPROVAL', ':now': now, ':token': token },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: change.actor, action: 'changes_requested', fromStatus: 'AWAITING_APPROVAL', toStatus: 'CHANGES_REQUESTED', ...(change.comment ? { comment: change.comment } : {}) }),
+  ]);
+}
+
+/**
+ * The partner's corrected fund request replaces activity, amount and period and goes back to
+ * SUBMITTED (the workflow screens it and asks the channel manager again), with its audit entry, in
+ * one transaction; only while it still waits on the same task.
+ */
+export function resubmitFundRequest(frq: FundRequestRecord, changes: Pick<FundRequestRecord, 'activity' | 'requested' | 'period'>, actor: string, comment?: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now, activity = :activity, requested = :requested, period = :period REMOVE resubmitToken',
+        ConditionExpression: '#s = :from AND resubmitToken = :token',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': 'SUBMITTED', ':from': 'CHANGES_REQUESTED', ':token': frq.resubmitToken, ':now': now, ':activity': changes.activity, ':requested': changes.requested, ':period': changes.period },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor, action: 'resubmitted', fromStatus: 'CHANGES_REQUESTED', toStatus: 'SUBMITTED', ...(comment ? { comment } : {}) }),
+  ]);
+}
+
+/** Not resubmitted in time: the fund request ends REJECTED (also one whose PUT raced the deadline). */
+export function expireFundRequest(frq: FundRequestRecord, comment: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now REMOVE resubmitToken',
+        ConditionExpression: '#s = :from',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': 'REJECTED', ':from': frq.status, ':now': now },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: 'workflow', action: 'not_resubmitted', fromStatus: frq.status, toStatus: 'REJECTED', comment }),
   ]);
 }
 

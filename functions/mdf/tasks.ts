@@ -9,12 +9,14 @@ import { sendEmail } from '../notifications/email.ts';
 import { available, claimRoute, type ClaimRoute } from './model.ts';
 import {
   approveFundRequest,
+  expireFundRequest,
   getBudget,
   getClaim,
   getFundRequest,
   recordProofMismatch,
   rejectClaim,
   requestClaimChanges,
+  requestFundRequestChanges,
   settleClaim,
   startReview,
   transitionFundRequest,
@@ -126,6 +128,38 @@ async function fundRequestTimedOut(input: { partnerId: string; fundRequestId: st
   if (frq.status !== 'AWAITING_APPROVAL') return { status: frq.status };
   await transitionFundRequest(frq, 'AWAITING_APPROVAL', 'REJECTED', { actor: 'workflow', action: 'timed_out', comment: 'No decision before the deadline' });
   await tellPartner(frq.partnerId, `Fund request ${frq.fundRequestId} was not decided in time`, ['No decision was made before the deadline. Please submit it again.']);
+  return { status: 'REJECTED' };
+}
+
+/**
+ * A `.waitForTaskToken` task: changes requested by the channel manager. The fund request waits in
+ * CHANGES_REQUESTED (holding the token) until the partner's PUT resumes this same execution.
+ */
+async function fundRequestRequestChanges(input: { taskToken: string; partnerId: string; fundRequestId: string; decision: Decision }) {
+  const frq = await loadFundRequest(input.partnerId, input.fundRequestId);
+  if (frq.status !== 'AWAITING_APPROVAL') return {};
+  const comment = input.decision.comment || 'Please correct the fund request';
+  if (!(await requestFundRequestChanges(frq, input.taskToken, { actor: input.decision.decidedBy, comment }))) return {};
+  const label = `Fund request ${frq.fundRequestId} (${frq.activity.name})`;
+  await tellPartner(frq.partnerId, `${label} needs changes`, [
+    `${label} needs changes before it can be approved: ${comment}`,
+    `Resubmit it with PUT /partners/${frq.partnerId}/fund-requests/${frq.fundRequestId} before ${new Date(Date.now() + config().resubmissionTimeoutSeconds * 1000).toISOString().slice(0, 10)}; it then goes to the channel manager again.`,
+  ]);
+  return {};
+}
+
+/** The resubmission wait timed out: the fund request ends REJECTED and the partner is told. */
+async function fundRequestNotResubmitted(input: { partnerId: string; fundRequestId: string }) {
+  const frq = await loadFundRequest(input.partnerId, input.fundRequestId);
+  // SUBMITTED: a PUT that landed as the wait timed out (its resume was refused with 409).
+  if (frq.status !== 'CHANGES_REQUESTED' && frq.status !== 'SUBMITTED') return { status: frq.status };
+  if (!(await expireFundRequest(frq, 'The fund request was not resubmitted before the deadline'))) {
+    return { status: (await loadFundRequest(frq.partnerId, frq.fundRequestId)).status };
+  }
+  await tellPartner(frq.partnerId, `Fund request ${frq.fundRequestId} was not resubmitted in time`, [
+    `Fund request ${frq.fundRequestId} (${frq.activity.name}) was not resubmitted with the requested changes before the deadline, so it was closed as REJECTED.`,
+    'Submit a new fund request if you still need the funds.',
+  ]);
   return { status: 'REJECTED' };
 }
 
@@ -250,6 +284,8 @@ export const handler = taskHandler({
   fundRequestScreen,
   fundRequestDecide,
   fundRequestTimedOut,
+  fundRequestRequestChanges,
+  fundRequestNotResubmitted,
   claimReview,
   claimSettle,
   claimReject,
