@@ -111,8 +111,8 @@ describe('checksum-bound proof uploads over HTTP', () => {
     expect(mismatch?.comment).toContain(createHash('sha256').update('forge').digest('hex'));
     expect(reviewed.history.at(-1)).toMatchObject({ toStatus: 'CHANGES_REQUESTED' });
     expect(approvalLinkFor(system, CM, claimId)).toBeUndefined();
-    const mail = system.outbox.all().find((m) => m.subject.includes(claimId) && m.subject.includes('needs changes'));
-    expect(mail?.text).toContain('does not match what was declared');
+    const mail = await eventually(async () => system.outbox.all().find((m) => m.subject.includes(claimId) && m.subject.includes('needs changes')));
+    expect(mail.text).toContain('does not match what was declared');
 
     // A different size is caught too.
     const other = await submit('proof');
