@@ -90,6 +90,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/partners/{partnerId}/fund-requests', fn: 'mdfApi', auth: 'jwt' },
   { method: 'GET', path: '/partners/{partnerId}/fund-requests', fn: 'mdfApi', auth: 'jwt' },
   { method: 'GET', path: '/partners/{partnerId}/fund-requests/{fundRequestId}', fn: 'mdfApi', auth: 'jwt' },
+  { method: 'PUT', path: '/partners/{partnerId}/fund-requests/{fundRequestId}', fn: 'mdfApi', auth: 'jwt' },
   { method: 'POST', path: '/partners/{partnerId}/fund-requests/{fundRequestId}/close', fn: 'mdfApi', auth: 'jwt' },
   { method: 'POST', path: '/partners/{partnerId}/claims', fn: 'mdfApi', auth: 'jwt' },
   { method: 'GET', path: '/partners/{partnerId}/claims', fn: 'mdfApi', auth: 'jwt' },

@@ -1,12 +1,23 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BlobStore } from '../functions/core/blobs.ts';
+import { pipeline } from 'node:stream/promises';
+import { sha256Base64, uploadHeaders, type BlobHead, type BlobStore, type PresignedUpload, type UploadDeclaration } from '../functions/core/blobs.ts';
+
+/** A refusal in S3's terms: the status and error code S3 answers for the same request. */
+export interface BlobRefusal {
+  status: 400 | 403 | 412;
+  code: 'SignatureDoesNotMatch' | 'AccessDenied' | 'BadDigest' | 'PreconditionFailed';
+  message: string;
+}
 
 /**
  * S3 stand-in: presigned PUT/GET URLs on the local server, HMAC-signed over method, key, expiry and
- * (for PUT) content type and size, so a URL cannot be reused for another file or a bigger one.
+ * (for PUT) content type, size and SHA-256, so a URL cannot be reused for another file or a bigger
+ * one. A PUT is refused as S3 refuses it: a signed header missing or different (403), bytes whose
+ * SHA-256 is not the one in `x-amz-checksum-sha256` (400 BadDigest, nothing stored), a key that
+ * already holds a file (412 PreconditionFailed: the URL is signed with `If-None-Match: *`).
  */
 export class LocalBlobStore implements BlobStore {
   private readonly secret = randomBytes(32);
@@ -49,8 +60,9 @@ export class LocalBlobStore implements BlobStore {
     return `${this.baseUrl()}/_local/blobs/${encodeURIComponent(key)}?${query}`;
   }
 
-  async presignPut(key: string, contentType: string, sizeBytes: number, expiresInSeconds: number) {
-    return this.url('PUT', key, expiresInSeconds, { contentType, size: String(sizeBytes) });
+  async presignPut(key: string, upload: UploadDeclaration, expiresInSeconds: number): Promise<PresignedUpload> {
+    const url = this.url('PUT', key, expiresInSeconds, { contentType: upload.contentType, size: String(upload.sizeBytes), sha256: sha256Base64(upload.sha256) });
+    return { url, headers: uploadHeaders(upload) };
   }
 
   async presignGet(key: string, expiresInSeconds: number) {
@@ -61,26 +73,66 @@ export class LocalBlobStore implements BlobStore {
     return existsSync(this.file(key));
   }
 
+  /** Size and SHA-256 of the stored bytes (hashed here, as S3 keeps the checksum it verified). */
+  async head(key: string): Promise<BlobHead | undefined> {
+    const path = this.pathOf(key);
+    if (!path) return undefined;
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(path), hash);
+    return { sizeBytes: statSync(path).size, sha256: hash.digest('hex') };
+  }
+
   private file(key: string) {
     return join(this.dir, Buffer.from(key).toString('base64url'));
   }
 
-  /** Checks a presigned request; returns an error message or undefined when it is valid. */
-  verify(method: 'PUT' | 'GET', key: string, query: URLSearchParams, contentType?: string, size?: number): string | undefined {
+  /** Checks a presigned request; returns S3's refusal, or undefined when it is valid. */
+  verify(method: 'PUT' | 'GET', key: string, query: URLSearchParams, headers: Record<string, string | string[] | undefined> = {}, size?: number): BlobRefusal | undefined {
+    const denied = (message: string): BlobRefusal => ({ status: 403, code: 'SignatureDoesNotMatch', message });
     const expires = query.get('expires') ?? '';
     const sig = query.get('sig') ?? '';
-    const extra = method === 'PUT' ? [query.get('contentType') ?? '', query.get('size') ?? ''] : [];
+    const extra = method === 'PUT' ? [query.get('contentType') ?? '', query.get('size') ?? '', query.get('sha256') ?? ''] : [];
     const expected = Buffer.from(this.sign([method, key, expires, ...extra]));
     const given = Buffer.from(sig);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature does not match';
-    if (Number(expires) < Date.now() / 1000) return 'URL has expired';
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return denied('signature does not match');
+    if (Number(expires) < Date.now() / 1000) return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
     if (method === 'PUT') {
-      if ((contentType ?? '').split(';')[0]!.trim() !== query.get('contentType')) return 'Content-Type differs from the one signed';
-      if (size !== Number(query.get('size'))) return 'body size differs from the one signed';
+      const header = (name: string) => {
+        const value = headers[name];
+        return (Array.isArray(value) ? value.join(',') : (value ?? '')).trim();
+      };
+      // Every header below is signed into the deployed URL: S3 refuses a request without it, or with another value.
+      if (header('content-type').split(';')[0]!.trim() !== query.get('contentType')) return denied('Content-Type differs from the one signed');
+      if (size !== Number(query.get('size'))) return denied('body size differs from the one signed');
+      if (header('x-amz-checksum-sha256') !== query.get('sha256')) return denied('x-amz-checksum-sha256 is missing or differs from the one signed');
+      if (header('x-amz-sdk-checksum-algorithm').toUpperCase() !== 'SHA256') return denied('x-amz-sdk-checksum-algorithm is missing or differs from the one signed');
+      if (header('if-none-match') !== '*') return denied('If-None-Match is missing or differs from the one signed');
     }
     return undefined;
   }
 
+  /**
+   * Stores the body of a verified presigned PUT: only when its SHA-256 is the signed one, and only
+   * if the key is still empty (create-only, atomically: the bytes are written aside, then linked in).
+   */
+  receive(key: string, query: URLSearchParams, body: Buffer): BlobRefusal | undefined {
+    if (createHash('sha256').update(body).digest('base64') !== query.get('sha256')) {
+      return { status: 400, code: 'BadDigest', message: 'The SHA256 you specified did not match the calculated checksum.' };
+    }
+    const aside = join(this.dir, `.upload-${randomBytes(8).toString('hex')}`);
+    writeFileSync(aside, body);
+    try {
+      linkSync(aside, this.file(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' };
+      throw error;
+    } finally {
+      unlinkSync(aside);
+    }
+    return undefined;
+  }
+
+  /** Writes straight into the store, past every check (what a bucket administrator could do). */
   put(key: string, body: Buffer) {
     writeFileSync(this.file(key), body);
   }

@@ -113,6 +113,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
 
 const errorJson = (code: string, message: string) => ({ error: { code, message } });
 
+/** The blob routes answer as S3 does: an XML <Error> with S3's code. */
+function sendS3Error(res: ServerResponse, status: number, code: string, message: string) {
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  res.writeHead(status, { 'content-type': 'application/xml' });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`);
+}
+
 function loadSecrets(dataDir: string | undefined): { jwt: string; link: string } {
   const fresh = () => ({ jwt: randomBytes(32).toString('base64url'), link: randomBytes(32).toString('base64url') });
   if (!dataDir) return fresh();
@@ -218,15 +225,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
       if (url.pathname.startsWith('/_local/blobs/') && (method === 'PUT' || method === 'GET')) {
         const key = decodePathPart(url.pathname.slice('/_local/blobs/'.length));
         if (key === undefined) return malformedPath(res);
-        const problem = blobStore.verify(method, key, url.searchParams, req.headers['content-type'], body.length);
-        if (problem) return sendJson(res, 403, errorJson('invalid_signature', `Presigned URL refused: ${problem}`));
+        const refused = blobStore.verify(method, key, url.searchParams, req.headers, body.length) ?? (method === 'PUT' ? blobStore.receive(key, url.searchParams, body) : undefined);
+        if (refused) return sendS3Error(res, refused.status, refused.code, refused.message);
         if (method === 'PUT') {
-          blobStore.put(key, body);
           res.writeHead(200);
           return res.end();
         }
         const path = blobStore.pathOf(key);
-        if (!path) return sendJson(res, 404, errorJson('not_found', 'No such file'));
+        if (!path) return sendS3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
         res.writeHead(200, { 'content-type': key.endsWith('.csv') ? 'text/csv; charset=utf-8' : 'application/octet-stream' });
         return pipeline(createReadStream(path), res);
       }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ROUTES, routeKey } from '../functions/catalog.ts';
 import { ApplicationInputSchema, PayeeInputSchema } from '../functions/applications/schema.ts';
 import { DecisionSchema } from '../functions/approvals/schema.ts';
-import { BudgetInputSchema, ClaimInputSchema, ClaimResubmissionSchema, FundRequestInputSchema } from '../functions/mdf/schema.ts';
+import { BudgetInputSchema, ClaimInputSchema, ClaimResubmissionSchema, FundRequestInputSchema, FundRequestResubmissionSchema } from '../functions/mdf/schema.ts';
 import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema } from '../functions/incentives/schema.ts';
 
 export const REQUEST_BODIES: Record<string, z.ZodType> = {
@@ -16,6 +16,7 @@ export const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /approvals/{approvalId}/decision': DecisionSchema,
   'PUT /partners/{partnerId}/budgets/{period}': BudgetInputSchema,
   'POST /partners/{partnerId}/fund-requests': FundRequestInputSchema,
+  'PUT /partners/{partnerId}/fund-requests/{fundRequestId}': FundRequestResubmissionSchema,
   'POST /partners/{partnerId}/claims': ClaimInputSchema,
   'PUT /partners/{partnerId}/claims/{claimId}': ClaimResubmissionSchema,
   'POST /programs': ProgramInputSchema,

@@ -297,10 +297,11 @@ export const claimBody = (fundRequestId: string, amount: number, invoiceNumber =
 });
 
 /** PUTs each file to its presigned URL (S3 deployed; the local blob store here). */
-export async function uploadAll(b: Bench, uploads: { url: string }[], content = 'proof of performance') {
+export async function uploadAll(b: Bench, uploads: { url: string; headers: Record<string, string> }[], content = 'proof of performance') {
   for (const u of uploads) {
     b.sent.uploads++;
-    const res = await fetch(u.url, { method: 'PUT', headers: { 'content-type': 'application/pdf' }, body: content });
+    // The headers the claim answered are signed into the URL (content type, SHA-256, create-only).
+    const res = await fetch(u.url, { method: 'PUT', headers: u.headers, body: content });
     if (res.status !== 200) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
   }
 }

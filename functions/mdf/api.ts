@@ -3,22 +3,24 @@ import { actorOf, requirePartnerAccess, type Role } from '../core/auth.ts';
 import { readHistory, type AuditEntry } from '../core/audit.ts';
 import { blobs } from '../core/blobs.ts';
 import { approvalTimeouts, config } from '../core/config.ts';
-import { AppError, badRequest, conflict, notFound } from '../core/errors.ts';
+import { AppError, conflict, notFound } from '../core/errors.ts';
 import { httpApi, json, parseWith } from '../core/http.ts';
 import { newId } from '../core/ids.ts';
 import { money, type Money } from '../core/money.ts';
 import { TaskClosedError, workflows } from '../core/workflow-client.ts';
-import { available, claimRefusal, todayUtc, type ClaimRefusal } from './model.ts';
+import { available, claimRefusal, fundRequestRefusal, todayUtc, type ClaimRefusal, type FundRequestRefusal } from './model.ts';
 import {
   BudgetInputSchema,
   ClaimInputSchema,
   ClaimResubmissionSchema,
   FundRequestInputSchema,
+  FundRequestResubmissionSchema,
   PeriodSchema,
   StatusQuerySchema,
   type ClaimInput,
   type ClaimResubmission,
   type FundRequestInput,
+  type FundRequestResubmission,
 } from './schema.ts';
 import {
   allocateBudget,
@@ -32,6 +34,7 @@ import {
   listClaims,
   listFundRequests,
   resubmitClaim,
+  resubmitFundRequest,
   type BudgetRecord,
   type ClaimRecord,
   type FundRequestRecord,
@@ -93,7 +96,11 @@ async function uploadsFor(files: ProofFile[]) {
   const store = blobs.get();
   const expiresAt = new Date(Date.now() + UPLOAD_URL_SECONDS * 1000).toISOString();
   return Promise.all(
-    files.map(async (f) => ({ fileName: f.fileName, url: await store.presignPut(f.key, f.contentType, f.sizeBytes, UPLOAD_URL_SECONDS), method: 'PUT', headers: { 'content-type': f.contentType }, expiresAt })),
+    files.map(async (f) => {
+      // Bound to the declared bytes: S3 refuses others (400 BadDigest) and any second write (412).
+      const { url, headers } = await store.presignPut(f.key, { contentType: f.contentType, sizeBytes: f.sizeBytes, sha256: f.sha256 }, UPLOAD_URL_SECONDS);
+      return { fileName: f.fileName, url, method: 'PUT', headers, expiresAt };
+    }),
   );
 }
 
@@ -148,12 +155,7 @@ export const handler = httpApi({
       const partnerId = req.params.partnerId!;
       const caller = requirePartnerAccess(req.caller, partnerId, []);
       const input = req.body as FundRequestInput;
-      const budget = await getBudget(partnerId, input.period);
-      if (!budget) throw conflict('insufficient_budget', `There is no MDF budget for ${input.period}`);
-      if (budget.currency !== input.requested.currency) throw badRequest('currency_mismatch', `The ${input.period} budget is in ${budget.currency}`);
-      if (input.requested.amount > available(budget)) {
-        throw conflict('insufficient_budget', `Requested ${input.requested.amount} but only ${available(budget)} ${budget.currency} minor units are available in ${input.period}`);
-      }
+      refuse(fundRequestRefusal(input, await getBudget(partnerId, input.period)));
       const now = new Date().toISOString();
       const fundRequestId = newId('fundRequest');
       await createFundRequest(
@@ -184,6 +186,32 @@ export const handler = httpApi({
       return json(200, await fundRequestView(frq, history));
     },
   },
+  'PUT /partners/{partnerId}/fund-requests/{fundRequestId}': {
+    auth: ['partner'],
+    body: FundRequestResubmissionSchema,
+    handle: async (req) => {
+      const partnerId = req.params.partnerId!;
+      const caller = requirePartnerAccess(req.caller, partnerId, [], { what: 'Fund request' });
+      const frq = await getFundRequest(partnerId, req.params.fundRequestId!);
+      if (!frq) throw notFound('Fund request');
+      if (frq.status !== 'CHANGES_REQUESTED' || !frq.resubmitToken) {
+        throw conflict('fund_request_not_awaiting_changes', `Fund request ${frq.fundRequestId} is ${frq.status}; only a fund request in CHANGES_REQUESTED can be resubmitted`);
+      }
+      const { comment, ...input } = req.body as FundRequestResubmission;
+      // The rules of a submission (POST above), against the budget of the period now asked for.
+      refuse(fundRequestRefusal(input, await getBudget(partnerId, input.period)));
+      if (!(await resubmitFundRequest(frq, input, actorOf(caller), comment))) {
+        throw conflict('fund_request_not_awaiting_changes', 'The fund request is no longer waiting for changes');
+      }
+      try {
+        await workflows.get().sendTaskSuccess(frq.resubmitToken, { resubmitted: true });
+      } catch (error) {
+        if (!(error instanceof TaskClosedError)) throw error;
+        throw conflict('fund_request_review_closed', 'The review of this fund request had already ended');
+      }
+      return json(202, { fundRequestId: frq.fundRequestId, status: 'SUBMITTED' });
+    },
+  },
   'POST /partners/{partnerId}/fund-requests/{fundRequestId}/close': {
     auth: ['partner', 'channel_manager', 'admin'],
     handle: async (req) => {
@@ -207,7 +235,7 @@ export const handler = httpApi({
       const frq = await getFundRequest(partnerId, input.fundRequestId);
       if (!frq) throw notFound('Fund request');
       if (frq.status !== 'APPROVED') throw conflict('fund_request_not_approved', `Fund request ${frq.fundRequestId} is ${frq.status}, not APPROVED`);
-      refuseClaim(claimRefusal(input, frq, { today: todayUtc(), windowDays: config().claims.windowDays, claimable: frq.remaining, resubmission: false }));
+      refuse(claimRefusal(input, frq, { today: todayUtc(), windowDays: config().claims.windowDays, claimable: frq.remaining, resubmission: false }));
       const now = new Date().toISOString();
       const claimId = newId('claim');
       const files = proofFiles(partnerId, claimId, input.proofOfPerformance, 0);
@@ -256,7 +284,7 @@ export const handler = httpApi({
       const frq = await getFundRequest(partnerId, claim.fundRequestId);
       if (!frq) throw notFound('Fund request');
       // What the claim holds is in the fund request's inClaim: it may be claimed again.
-      refuseClaim(claimRefusal({ amount, activityCompletedOn }, frq, { today: todayUtc(), windowDays: config().claims.windowDays, claimable: frq.remaining + claim.amount.amount, resubmission: true }));
+      refuse(claimRefusal({ amount, activityCompletedOn }, frq, { today: todayUtc(), windowDays: config().claims.windowDays, claimable: frq.remaining + claim.amount.amount, resubmission: true }));
       const round = claim.files.reduce((max, f) => Math.max(max, Number(f.key.split('/').pop()!.split('-')[0]) || 0), 0) + 1;
       const files = input.proofOfPerformance ? proofFiles(partnerId, claim.claimId, input.proofOfPerformance, round) : claim.files;
       const outcome = await resubmitClaim(claim, { amount, activityCompletedOn, files }, actorOf(caller), input.comment);
@@ -273,6 +301,6 @@ export const handler = httpApi({
   },
 });
 
-function refuseClaim(refusal: ClaimRefusal | undefined): void {
+function refuse(refusal: ClaimRefusal | FundRequestRefusal | undefined): void {
   if (refusal) throw new AppError(refusal.status, refusal.code, refusal.message);
 }

@@ -111,6 +111,27 @@ export function claimRefusal(
   return undefined;
 }
 
+export interface FundRequestRefusal {
+  status: 400 | 409;
+  code: 'insufficient_budget' | 'currency_mismatch';
+  message: string;
+}
+
+/**
+ * The rules a fund request's figures must meet against its quarter's budget, on submission and on
+ * every resubmission alike (one path, so a PUT cannot store what a POST refuses). Nothing is
+ * reserved before approval, so what is `available` is what may be asked.
+ */
+export function fundRequestRefusal(request: { requested: Money; period: string }, budget: (Ledger & { currency: string }) | undefined): FundRequestRefusal | undefined {
+  const { requested, period } = request;
+  if (!budget) return { status: 409, code: 'insufficient_budget', message: `There is no MDF budget for ${period}` };
+  if (budget.currency !== requested.currency) return { status: 400, code: 'currency_mismatch', message: `The ${period} budget is in ${budget.currency}` };
+  if (requested.amount > available(budget)) {
+    return { status: 409, code: 'insufficient_budget', message: `Requested ${requested.amount} but only ${available(budget)} ${budget.currency} minor units are available in ${period}` };
+  }
+  return undefined;
+}
+
 export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);
 
 /** Invoice numbers compare canonically (core/text.ts) and without whitespace: "ｉｎｖ‐0 1" ≡ "INV-01". */

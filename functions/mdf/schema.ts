@@ -15,6 +15,10 @@ export const FundRequestInputSchema = z.object({
 });
 export type FundRequestInput = z.infer<typeof FundRequestInputSchema>;
 
+/** A fund request on which changes were requested, sent again whole (the same fields as a submission). */
+export const FundRequestResubmissionSchema = FundRequestInputSchema.extend({ comment: z.string().trim().max(2000).optional() });
+export type FundRequestResubmission = z.infer<typeof FundRequestResubmissionSchema>;
+
 export const ProofFileSchema = z.object({
   fileName: z.string().trim().min(1).max(200).refine((n) => !/[\\/]/.test(n), 'must be a plain file name'),
   contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/pdf'),

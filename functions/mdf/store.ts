@@ -39,6 +39,8 @@ export interface FundRequestRecord {
   claimed: number;
   inClaim: number;
   remaining: number;
+  /** While CHANGES_REQUESTED: the waiting workflow task the partner's PUT resumes. */
+  resubmitToken?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -205,6 +207,64 @@ export async function transitionFundRequest(
   ]);
 }
 
+/** Changes requested: the fund request waits in CHANGES_REQUESTED, holding the token its PUT resumes. */
+export function requestFundRequestChanges(frq: FundRequestRecord, token: string, change: { actor: string; comment?: string }): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now, resubmitToken = :token',
+        ConditionExpression: '#s = :from',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': 'CHANGES_REQUESTED', ':from': 'AWAITING_APPROVAL', ':now': now, ':token': token },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: change.actor, action: 'changes_requested', fromStatus: 'AWAITING_APPROVAL', toStatus: 'CHANGES_REQUESTED', ...(change.comment ? { comment: change.comment } : {}) }),
+  ]);
+}
+
+/**
+ * The partner's corrected fund request replaces activity, amount and period and goes back to
+ * SUBMITTED (the workflow screens it and asks the channel manager again), with its audit entry, in
+ * one transaction; only while it still waits on the same task.
+ */
+export function resubmitFundRequest(frq: FundRequestRecord, changes: Pick<FundRequestRecord, 'activity' | 'requested' | 'period'>, actor: string, comment?: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now, activity = :activity, requested = :requested, period = :period REMOVE resubmitToken',
+        ConditionExpression: '#s = :from AND resubmitToken = :token',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': 'SUBMITTED', ':from': 'CHANGES_REQUESTED', ':token': frq.resubmitToken, ':now': now, ':activity': changes.activity, ':requested': changes.requested, ':period': changes.period },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor, action: 'resubmitted', fromStatus: 'CHANGES_REQUESTED', toStatus: 'SUBMITTED', ...(comment ? { comment } : {}) }),
+  ]);
+}
+
+/** Not resubmitted in time: the fund request ends REJECTED (also one whose PUT raced the deadline). */
+export function expireFundRequest(frq: FundRequestRecord, comment: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: T(),
+        Key: fundRequestKey(frq.partnerId, frq.fundRequestId),
+        UpdateExpression: 'SET #s = :to, updatedAt = :now REMOVE resubmitToken',
+        ConditionExpression: '#s = :from',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':to': 'REJECTED', ':from': frq.status, ':now': now },
+      },
+    },
+    auditPut(`FRQ#${frq.fundRequestId}`, { at: now, actor: 'workflow', action: 'not_resubmitted', fromStatus: frq.status, toStatus: 'REJECTED', comment }),
+  ]);
+}
+
 /**
  * Approves a fund request and reserves its amount in one transaction. The budget condition
  * `available >= amount` is what makes concurrent approvals unable to overspend.
@@ -353,6 +413,25 @@ export function requestClaimChanges(claim: ClaimRecord, token: string, actor: st
   return transactUnlessRefused([
     claimUpdate(claim, ['IN_REVIEW'], 'CHANGES_REQUESTED', { resubmitToken: token }),
     claimAudit(claim, 'IN_REVIEW', 'CHANGES_REQUESTED', actor, 'changes_requested', comment),
+  ]);
+}
+
+/**
+ * A proof file whose stored bytes are not the declared ones: recorded in the claim's history while
+ * the claim is still in the review that found it (its status and updatedAt unchanged).
+ */
+export function recordProofMismatch(claim: ClaimRecord, comment: string): Promise<boolean> {
+  return transactUnlessRefused([
+    {
+      ConditionCheck: {
+        TableName: T(),
+        Key: claimKey(claim.partnerId, claim.claimId),
+        ConditionExpression: '#s = :s AND updatedAt = :u',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': claim.status, ':u': claim.updatedAt },
+      },
+    },
+    claimAudit(claim, claim.status, claim.status, 'workflow', 'proof_mismatch', comment),
   ]);
 }
 

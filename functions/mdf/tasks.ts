@@ -9,11 +9,14 @@ import { sendEmail } from '../notifications/email.ts';
 import { available, claimRoute, type ClaimRoute } from './model.ts';
 import {
   approveFundRequest,
+  expireFundRequest,
   getBudget,
   getClaim,
   getFundRequest,
+  recordProofMismatch,
   rejectClaim,
   requestClaimChanges,
+  requestFundRequestChanges,
   settleClaim,
   startReview,
   transitionFundRequest,
@@ -128,6 +131,38 @@ async function fundRequestTimedOut(input: { partnerId: string; fundRequestId: st
   return { status: 'REJECTED' };
 }
 
+/**
+ * A `.waitForTaskToken` task: changes requested by the channel manager. The fund request waits in
+ * CHANGES_REQUESTED (holding the token) until the partner's PUT resumes this same execution.
+ */
+async function fundRequestRequestChanges(input: { taskToken: string; partnerId: string; fundRequestId: string; decision: Decision }) {
+  const frq = await loadFundRequest(input.partnerId, input.fundRequestId);
+  if (frq.status !== 'AWAITING_APPROVAL') return {};
+  const comment = input.decision.comment || 'Please correct the fund request';
+  if (!(await requestFundRequestChanges(frq, input.taskToken, { actor: input.decision.decidedBy, comment }))) return {};
+  const label = `Fund request ${frq.fundRequestId} (${frq.activity.name})`;
+  await tellPartner(frq.partnerId, `${label} needs changes`, [
+    `${label} needs changes before it can be approved: ${comment}`,
+    `Resubmit it with PUT /partners/${frq.partnerId}/fund-requests/${frq.fundRequestId} before ${new Date(Date.now() + config().resubmissionTimeoutSeconds * 1000).toISOString().slice(0, 10)}; it then goes to the channel manager again.`,
+  ]);
+  return {};
+}
+
+/** The resubmission wait timed out: the fund request ends REJECTED and the partner is told. */
+async function fundRequestNotResubmitted(input: { partnerId: string; fundRequestId: string }) {
+  const frq = await loadFundRequest(input.partnerId, input.fundRequestId);
+  // SUBMITTED: a PUT that landed as the wait timed out (its resume was refused with 409).
+  if (frq.status !== 'CHANGES_REQUESTED' && frq.status !== 'SUBMITTED') return { status: frq.status };
+  if (!(await expireFundRequest(frq, 'The fund request was not resubmitted before the deadline'))) {
+    return { status: (await loadFundRequest(frq.partnerId, frq.fundRequestId)).status };
+  }
+  await tellPartner(frq.partnerId, `Fund request ${frq.fundRequestId} was not resubmitted in time`, [
+    `Fund request ${frq.fundRequestId} (${frq.activity.name}) was not resubmitted with the requested changes before the deadline, so it was closed as REJECTED.`,
+    'Submit a new fund request if you still need the funds.',
+  ]);
+  return { status: 'REJECTED' };
+}
+
 // ---------- claims ----------
 
 async function claimSummary(claim: ClaimRecord, frq: FundRequestRecord): Promise<ApprovalSummary> {
@@ -172,8 +207,26 @@ async function claimReview(input: { partnerId: string; claimId: string }) {
   }
   if (claim.status !== 'IN_REVIEW') return reviewOutcome('closed');
   const store = blobs.get();
-  const absent = [];
-  for (const f of claim.files) if (!(await store.exists(f.key))) absent.push(f.fileName);
+  const absent: string[] = [];
+  const mismatched: { fileName: string; detail: string }[] = [];
+  for (const f of claim.files) {
+    const stored = await store.head(f.key);
+    if (!stored) absent.push(f.fileName);
+    else if (stored.sizeBytes !== f.sizeBytes || stored.sha256?.toLowerCase() !== f.sha256.toLowerCase()) {
+      mismatched.push({ fileName: f.fileName, detail: `${f.fileName}: declared ${f.sizeBytes} bytes, sha256 ${f.sha256.toLowerCase()}; stored ${stored.sizeBytes} bytes, sha256 ${stored.sha256 ?? 'unknown'}` });
+    }
+  }
+  if (mismatched.length) {
+    // A stored file is never replaced (its URL is create-only), so waiting cannot fix it: the partner
+    // is asked to resubmit with new files (the missing-files path), and no approver sees these bytes.
+    await recordProofMismatch(claim, `Stored proof differs from its declaration: ${mismatched.map((m) => m.detail).join('; ')}`);
+    const notUploaded = absent.length ? `; not uploaded: ${absent.join(', ')}` : '';
+    return reviewOutcome(
+      'missing_files',
+      null,
+      `Proof of performance does not match what was declared (size or SHA-256): ${mismatched.map((m) => m.fileName).join(', ')}${notUploaded}. Please resubmit the claim with new proof files.`,
+    );
+  }
   if (absent.length) {
     const uploadDeadline = Date.parse(claim.updatedAt) + config().claims.uploadWindowSeconds * 1000;
     if (Date.now() < uploadDeadline) return reviewOutcome('awaiting_uploads');
@@ -231,6 +284,8 @@ export const handler = taskHandler({
   fundRequestScreen,
   fundRequestDecide,
   fundRequestTimedOut,
+  fundRequestRequestChanges,
+  fundRequestNotResubmitted,
   claimReview,
   claimSettle,
   claimReject,

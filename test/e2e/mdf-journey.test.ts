@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/runtime.ts';
-import { claimBody, decide, fundRequestBody, quarterNow, startDemoSystem, uploadAll } from '../support/mdf.ts';
+import { claimBody, decide, fundRequestBody, proofFile, quarterNow, startDemoSystem, uploadAll } from '../support/mdf.ts';
 import { eventually, tokenFor, type Client } from '../support/system.ts';
 
 const CM = 'channel.manager@example.com';
@@ -107,12 +107,54 @@ describe("a partner's MDF journey over HTTP", () => {
     expect((await api.put(`/partners/${partnerId}/claims/${claimId}`, { comment: 'hijack' }, { token: other })).status).toBe(404);
     expect((await api.get(`/partners/${partnerId}/claims`, other)).status).toBe(404);
 
-    const resubmitted = await api.put(`/partners/${partnerId}/claims/${claimId}`, { amount: { amount: 350_000, currency: 'USD' }, proofOfPerformance: [{ fileName: 'attendees.pdf', contentType: 'application/pdf', sha256: 'a'.repeat(64), sizeBytes: 5 }] }, { token: partner });
+    const resubmitted = await api.put(`/partners/${partnerId}/claims/${claimId}`, { amount: { amount: 350_000, currency: 'USD' }, proofOfPerformance: [proofFile('hello', 'attendees.pdf')] }, { token: partner });
     expect(resubmitted.status).toBe(202);
     await uploadAll(resubmitted.body.uploads, 'hello');
     await decide(system, api, CM, claimId, { decision: 'approve' }, first.approvalId);
     const approved = await claimStatus(claimId, 'APPROVED');
     expect(approved.approvedAmount).toEqual({ amount: 350_000, currency: 'USD' });
     expect(approved.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'IN_REVIEW', 'CHANGES_REQUESTED', 'IN_REVIEW', 'APPROVED']);
+  });
+
+  it('a fund request sent back for changes is resubmitted by PUT; every refusal (other partner, staff, wrong status, invalid body, the POST rules) changes nothing', async () => {
+    const frq = await api.post(`/partners/${partnerId}/fund-requests`, fundRequestBody(200_000), { token: partner });
+    const { fundRequestId } = frq.body;
+    const path = `/partners/${partnerId}/fund-requests/${fundRequestId}`;
+    const first = await decide(system, api, CM, fundRequestId, { decision: 'request_changes', comment: 'Name the venue' });
+    const waiting = await eventually(async () => {
+      const r = await api.get(path, partner);
+      return r.body.status === 'CHANGES_REQUESTED' ? r.body : undefined;
+    });
+
+    const other = await tokenFor(system, ['partner'], 'eve@other.example', 'ptr_01ARZ3NDEKTSV4RRFFQ69G5FAV');
+    const valid = { ...fundRequestBody(150_000), comment: 'Venue named' };
+    const refusals: [string, { status: number; body: any }, number, string][] = [
+      ['another partner', await api.put(path, valid, { token: other }), 404, 'not_found'],
+      ['a channel manager', await api.put(path, valid, { token: cm }), 403, 'forbidden'],
+      ['no period', await api.put(path, { ...valid, period: undefined }, { token: partner }), 400, 'validation_failed'],
+      ['end before start', await api.put(path, { ...valid, activity: { ...valid.activity, startDate: valid.activity.endDate, endDate: valid.activity.startDate } }, { token: partner }), 400, 'validation_failed'],
+      ['more than available', await api.put(path, { ...valid, requested: { amount: 9_000_000, currency: 'USD' } }, { token: partner }), 409, 'insufficient_budget'],
+      ['another currency', await api.put(path, { ...valid, requested: { amount: 1_000, currency: 'EUR' } }, { token: partner }), 400, 'currency_mismatch'],
+      ['a quarter without budget', await api.put(path, { ...valid, period: '2099-Q1' }, { token: partner }), 409, 'insufficient_budget'],
+    ];
+    for (const [what, res, status, code] of refusals) {
+      expect(res.status, what).toBe(status);
+      expect(res.body.error.code, what).toBe(code);
+    }
+    expect((await api.get(path, partner)).body).toEqual(waiting);
+
+    const resubmitted = await api.put(path, valid, { token: partner });
+    expect(resubmitted.status, resubmitted.text).toBe(202);
+    await decide(system, api, CM, fundRequestId, { decision: 'approve' }, first.approvalId);
+    const approved = await eventually(async () => {
+      const r = await api.get(path, partner);
+      return r.body.status === 'APPROVED' ? r.body : undefined;
+    });
+    expect(approved).toMatchObject({ requested: { amount: 150_000 }, approvedAmount: { amount: 150_000 } });
+
+    const again = await api.put(path, valid, { token: partner });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('fund_request_not_awaiting_changes');
+    expect((await api.get(path, partner)).body).toEqual(approved);
   });
 });

@@ -115,6 +115,8 @@ function validRequest(route: RouteSpec): { token?: string; params: Record<string
     'POST /partners/{partnerId}/fund-requests': { token: partner, body: fundRequestBody(1_000) },
     'GET /partners/{partnerId}/fund-requests': { token: partner, query: { status: 'APPROVED' } },
     'GET /partners/{partnerId}/fund-requests/{fundRequestId}': { token: partner },
+    // The approved fund request: a resubmission is refused (409), the fuzzed variants 4xx before that.
+    'PUT /partners/{partnerId}/fund-requests/{fundRequestId}': { token: partner, body: { ...fundRequestBody(1_000), comment: 'changed' } },
     'POST /partners/{partnerId}/fund-requests/{fundRequestId}/close': { token: partner, params: { fundRequestId: ids.closableFundRequestId! } },
     'POST /partners/{partnerId}/claims': { token: partner, body: claimBody(ids.fundRequestId!, 100, 'FUZZ-INV-1') },
     'GET /partners/{partnerId}/claims': { token: partner, query: { status: 'SUBMITTED' } },

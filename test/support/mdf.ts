@@ -27,10 +27,10 @@ export const claimBody = (fundRequestId: string, amount: number, invoiceNumber: 
   proofOfPerformance: [proofFile(content)],
 });
 
-/** Uploads every file of a claim response to its presigned URL. */
-export async function uploadAll(uploads: { url: string; headers?: Record<string, string> }[], content = 'proof') {
+/** Uploads every file of a claim response to its presigned URL, with the headers signed into it. */
+export async function uploadAll(uploads: { url: string; headers: Record<string, string> }[], content = 'proof') {
   for (const u of uploads) {
-    const res = await fetch(u.url, { method: 'PUT', headers: { 'content-type': 'application/pdf' }, body: content });
+    const res = await fetch(u.url, { method: 'PUT', headers: u.headers, body: content });
     if (res.status !== 200) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
   }
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type Tier } from '../../functions/core/config.ts';
 import { money } from '../../functions/core/money.ts';
-import { available, claimRoute, claimWindowOpen, ledgerHolds, LedgerRefusal, pay, reallocate, reserve, settle, type Ledger } from '../../functions/mdf/model.ts';
+import { available, claimRoute, claimWindowOpen, fundRequestRefusal, ledgerHolds, LedgerRefusal, pay, reallocate, reserve, settle, type Ledger } from '../../functions/mdf/model.ts';
 
 /**
  * The budget ledger's pure rules (functions/mdf/model.ts) under random sequences of operations.
@@ -270,5 +270,17 @@ describe('claimWindowOpen', () => {
         expect(claimWindowOpen(day(endDay), day(endDay + offset), window)).toBe(offset <= window);
       }),
     );
+  });
+});
+
+describe('fundRequestRefusal (submission and resubmission alike)', () => {
+  const budget = { allocated: 1_000, reserved: 300, approved: 200, paid: 0, currency: 'USD' };
+  const ask = (amount: number, currency = 'USD') => ({ requested: { amount, currency }, period: '2026-Q4' });
+
+  it('takes up to what is available, refuses more, another currency, or a quarter without budget', () => {
+    expect(fundRequestRefusal(ask(500), budget)).toBeUndefined();
+    expect(fundRequestRefusal(ask(501), budget)).toMatchObject({ status: 409, code: 'insufficient_budget' });
+    expect(fundRequestRefusal(ask(10, 'EUR'), budget)).toMatchObject({ status: 400, code: 'currency_mismatch' });
+    expect(fundRequestRefusal(ask(10), undefined)).toMatchObject({ status: 409, code: 'insufficient_budget' });
   });
 });

@@ -10,10 +10,13 @@ import { approvalLinkFor, client, eventually, startTestSystem, tokenFor, type Cl
 
 /**
  * The real workflows/mdf-fund-request.asl.json on the local system, one route a test, run side by
- * side (each test has a partner and budget of its own). The approval link stops working 5 s before
- * the workflow's own timeout (rounded down to a whole second): with 12 s a link is good for 6–7 s.
+ * side (each test has a partner and budget of its own). Each approver of the escalation ladder
+ * (channel manager → marketing director → admin) has a rung of APPROVAL_TIMEOUT_SECONDS and is
+ * reminded at half of it; the link stops working 2 s before the rung ends.
  */
-const APPROVAL_TIMEOUT_SECONDS = 12;
+const APPROVAL_TIMEOUT_SECONDS = 8;
+/** How long a fund request waits in CHANGES_REQUESTED for the partner's PUT. */
+const RESUBMISSION_TIMEOUT_SECONDS = 8;
 const CM = 'channel.manager@example.com';
 const GOLD_BUDGET = 5_000_000;
 
@@ -23,7 +26,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
   const transitions: Record<string, { transitions: number; states: string }> = {};
 
   beforeAll(async () => {
-    system = await startTestSystem({ config: { approvalTimeoutSeconds: APPROVAL_TIMEOUT_SECONDS } });
+    system = await startTestSystem({ config: { approvalTimeoutSeconds: APPROVAL_TIMEOUT_SECONDS, resubmissionTimeoutSeconds: RESUBMISSION_TIMEOUT_SECONDS } });
     api = client(system);
   });
   afterAll(async () => {
@@ -86,7 +89,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     expect(frq).toMatchObject({ approvedAmount: { amount: 1_000_000, currency: 'USD' }, remaining: { amount: 1_000_000 }, claimed: { amount: 0 } });
     expect(frq.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
     expect(frq.history.at(-1)).toMatchObject({ actor: CM, comment: 'Go ahead' });
-    record('approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
+    record('approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'Decide']);
     expectLedger(await budget(p), 1_000_000);
     expect(mailTo(p, id).some((m) => m.subject.includes('approved'))).toBe(true);
   });
@@ -97,7 +100,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     await decide(system, api, CM, id, { decision: 'approve', approvedAmount: { amount: 1_250_000, currency: 'USD' } });
     const frq = await frqWithStatus(p, id, 'APPROVED');
     expect(frq).toMatchObject({ requested: { amount: 2_000_000 }, approvedAmount: { amount: 1_250_000 }, remaining: { amount: 1_250_000 } });
-    record('partial approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
+    record('partial approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'Decide']);
     expectLedger(await budget(p), 1_250_000);
     const told = mailTo(p, id).find((m) => m.subject.includes('approved'));
     expect(told?.text).toContain('you asked for');
@@ -110,20 +113,53 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     const frq = await frqWithStatus(p, id, 'REJECTED');
     expect(frq.approvedAmount).toBeUndefined();
     expect(frq.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED', actor: CM, comment: 'Not in this quarter' });
-    record('reject', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
+    record('reject', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'Decide']);
     expectLedger(await budget(p), 0);
     expect(mailTo(p, id).find((m) => m.subject.includes('rejected'))?.text).toContain('Not in this quarter');
   });
 
-  it('request changes: CHANGES_REQUESTED, nothing reserved, partner told what to change', async () => {
+  it('request changes → PUT resubmission → the same execution asks the channel manager again → APPROVED', async () => {
     const p = await newPartner();
     const id = await request(p, 1_000_000);
-    await decide(system, api, CM, id, { decision: 'request_changes', comment: 'Split it into two events' });
-    const frq = await frqWithStatus(p, id, 'CHANGES_REQUESTED');
-    expect(frq.history.at(-1)).toMatchObject({ toStatus: 'CHANGES_REQUESTED', action: 'changes_requested', comment: 'Split it into two events' });
-    record('request changes', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
+    const first = await decide(system, api, CM, id, { decision: 'request_changes', comment: 'Split it into two events' });
+    const waiting = await frqWithStatus(p, id, 'CHANGES_REQUESTED');
+    expect(waiting.history.at(-1)).toMatchObject({ toStatus: 'CHANGES_REQUESTED', action: 'changes_requested', actor: CM, comment: 'Split it into two events' });
     expectLedger(await budget(p), 0);
-    expect(mailTo(p, id).find((m) => m.subject.includes('needs changes'))?.text).toContain('Split it into two events');
+    const told = await eventually(async () => mailTo(p, id).find((m) => m.subject.includes('needs changes')));
+    expect(told.text).toContain('Split it into two events');
+    expect(told.text).toContain(`PUT /partners/${p.partnerId}/fund-requests/${id}`);
+
+    const changed = { ...fundRequestBody(800_000), activity: { ...fundRequestBody(0).activity, name: 'Two webinar events' }, comment: 'Split in two' };
+    const put = await api.put(`/partners/${p.partnerId}/fund-requests/${id}`, changed, { token: p.token });
+    expect(put.status, put.text).toBe(202);
+    expect(put.body).toEqual({ fundRequestId: id, status: 'SUBMITTED' });
+    const second = await decide(system, api, CM, id, { decision: 'approve' }, first.approvalId);
+    expect(second.approvalId).not.toBe(first.approvalId);
+    const frq = await frqWithStatus(p, id, 'APPROVED');
+    expect(frq).toMatchObject({ requested: { amount: 800_000 }, approvedAmount: { amount: 800_000 }, activity: { name: 'Two webinar events' } });
+    expect(frq.history.map((h: { toStatus: string }) => h.toStatus)).toEqual(['SUBMITTED', 'AWAITING_APPROVAL', 'CHANGES_REQUESTED', 'SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
+    expect(frq.history[3]).toMatchObject({ action: 'resubmitted', actor: p.contactEmail, comment: 'Split in two' });
+    // One execution from submission to approval: the PUT resumed it, it did not start another.
+    expect(system.engine.list().filter((e) => e.name === id)).toHaveLength(1);
+    record('request changes → resubmit → approve', await finished(id), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'AskForChanges', 'Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'Decide']);
+    expectLedger(await budget(p), 800_000);
+  });
+
+  it('request changes, no resubmission in time: REJECTED (not_resubmitted), partner told, a late PUT is refused', async () => {
+    const p = await newPartner();
+    const id = await request(p, 1_000_000);
+    await decide(system, api, CM, id, { decision: 'request_changes', comment: 'Add the venue' });
+    await frqWithStatus(p, id, 'CHANGES_REQUESTED');
+    const execution = await finished(id, (RESUBMISSION_TIMEOUT_SECONDS + 20) * 1000);
+    record('no resubmission (timeout)', execution, ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'AskForChanges', 'RejectNotResubmitted']);
+    const frq = await frqWithStatus(p, id, 'REJECTED');
+    expect(frq.history.at(-1)).toMatchObject({ fromStatus: 'CHANGES_REQUESTED', toStatus: 'REJECTED', action: 'not_resubmitted', actor: 'workflow' });
+    expect(await eventually(async () => mailTo(p, id).find((m) => m.subject.includes('not resubmitted in time')))).toBeTruthy();
+    const late = await api.put(`/partners/${p.partnerId}/fund-requests/${id}`, fundRequestBody(500_000), { token: p.token });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('fund_request_not_awaiting_changes');
+    expect((await getFrq(p, id)).status).toBe('REJECTED');
+    expectLedger(await budget(p), 0);
   });
 
   it('nobody on the ladder decides: REJECTED (timed out) after the admin\'s rung, the dead links change nothing', async () => {
@@ -154,7 +190,7 @@ describe.concurrent('mdf-fund-request workflow (real ASL, local engine)', () => 
     expect(refused.approvedAmount).toBeUndefined();
     expect(refused.history.at(-1)).toMatchObject({ fromStatus: 'AWAITING_APPROVAL', toStatus: 'REJECTED' });
     expect(refused.history.at(-1).comment).toContain('insufficient_budget');
-    record('approved, no room left', await finished(second), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'Decide']);
+    record('approved, no room left', await finished(second), ['Screen', 'StartAskChannelManager', 'AskChannelManager', 'AfterDecision', 'Decide']);
     await finished(first);
     expectLedger(await budget(p), 3_000_000);
     const told = await eventually(async () => mailTo(p, second).find((m) => m.subject.includes('could not be funded')));
