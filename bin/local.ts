@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { startLocal } from '../local/runtime.ts';
-import { seedDemo } from '../local/demo.ts';
+import { DEMO_USERS, seedDemo } from '../local/demo.ts';
 
 const args = new Set(process.argv.slice(2));
 const inMemory = args.has('--in-memory');
@@ -41,9 +41,15 @@ Tokens (valid 12 h):
   PARTNER=${demo.tokens.partner}
   ADMIN=${demo.tokens.admin}
   FINANCE=${demo.tokens.finance}
+  PARTNER_SALES=${demo.tokens.partnerSales}
+  PARTNER_FINANCE=${demo.tokens.partnerFinance}
+Its people (invitations in the outbox; accepting one shows that user's own token):
+  ${DEMO_USERS.map((u) => `${u.email} (${u.role})`).join(', ')}
 
 Try:
   curl -s ${system.url}/partners/${demo.partnerId} -H "Authorization: Bearer $ADMIN"
+  curl -s ${system.url}/me -H "Authorization: Bearer $PARTNER_SALES"
+  curl -s ${system.url}/partners/${demo.partnerId}/users -H "Authorization: Bearer $PARTNER"
   curl -s -X POST ${system.url}/applications -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
     -d '{"company":{"legalName":"Acme Networks","website":"https://acme.example","country":"US","taxId":"12-3456789"},"contact":{"name":"Ada","email":"ada@acme.example"},"partnerType":"reseller","businessPlan":{"targetSegments":["smb"],"projectedAnnualRevenue":{"amount":150000000,"currency":"USD"},"marketingPlan":"Webinars"}}'
   open ${system.url}/_local/outbox/view   # then click the approval link

@@ -3,7 +3,7 @@
  * machines. The CDK stack (lib/) and the local runtime (local/) are both generated from this file,
  * so a route or a function cannot exist in one and not the other.
  */
-export type Grant = 'table' | 'mail' | 'bucket' | 'linkSecret' | 'events' | 'taskCallbacks';
+export type Grant = 'table' | 'mail' | 'bucket' | 'linkSecret' | 'events' | 'taskCallbacks' | 'userDirectory';
 
 export interface FunctionSpec {
   /** Path from the repository root to the module exporting `handler`. */
@@ -39,6 +39,11 @@ export const FUNCTIONS = {
     substitution: 'ApprovalsTasksFunctionArn',
     grants: ['table', 'mail', 'linkSecret'],
   },
+  usersApi: {
+    entry: 'functions/users/api.ts',
+    // userDirectory: the Cognito admin actions of the user lifecycle, granted to this function only.
+    grants: ['table', 'mail', 'userDirectory'],
+  },
   mdfApi: {
     entry: 'functions/mdf/api.ts',
     grants: ['table', 'bucket', 'taskCallbacks'],
@@ -69,7 +74,7 @@ export const FUNCTIONS = {
 export type FunctionName = keyof typeof FUNCTIONS;
 
 export interface RouteSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   fn: FunctionName;
   /** 'jwt' routes sit behind the Cognito JWT authorizer; 'public' ones carry their own proof (or none). */
@@ -82,6 +87,14 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/applications/{applicationId}', fn: 'applicationsApi', auth: 'jwt' },
   { method: 'GET', path: '/partners/{partnerId}', fn: 'applicationsApi', auth: 'jwt' },
   { method: 'PUT', path: '/partners/{partnerId}/payee', fn: 'applicationsApi', auth: 'jwt' },
+  { method: 'GET', path: '/me', fn: 'usersApi', auth: 'jwt' },
+  { method: 'POST', path: '/partners/{partnerId}/users', fn: 'usersApi', auth: 'jwt' },
+  { method: 'GET', path: '/partners/{partnerId}/users', fn: 'usersApi', auth: 'jwt' },
+  { method: 'PATCH', path: '/partners/{partnerId}/users/{userId}', fn: 'usersApi', auth: 'jwt' },
+  { method: 'DELETE', path: '/partners/{partnerId}/users/{userId}', fn: 'usersApi', auth: 'jwt' },
+  { method: 'PUT', path: '/partners/{partnerId}/channel-manager', fn: 'usersApi', auth: 'jwt' },
+  { method: 'GET', path: '/invitations/{invitationId}', fn: 'usersApi', auth: 'public' },
+  { method: 'POST', path: '/invitations/{invitationId}/accept', fn: 'usersApi', auth: 'public' },
   { method: 'GET', path: '/approvals', fn: 'approvalsApi', auth: 'jwt' },
   { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsApi', auth: 'public' },
   { method: 'POST', path: '/approvals/{approvalId}/decision', fn: 'approvalsApi', auth: 'public' },

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccountRecovery,
   ClientAttributes,
@@ -46,6 +46,9 @@ export class Auth extends Construct {
       authFlows: { userSrp: true },
       disableOAuth: true,
       preventUserExistenceErrors: true,
+      // A disabled user's ID token dies within 15 minutes (the API refuses it at once anyway: core/revocations.ts).
+      idTokenValidity: Duration.minutes(15),
+      accessTokenValidity: Duration.minutes(15),
       readAttributes: new ClientAttributes()
         .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
         .withCustomAttributes('partnerId'),

@@ -90,6 +90,7 @@ export class PrmStack extends Stack {
       mail: (fn) => fn.bindMail(notifications.identity),
       linkSecret: (fn) => fn.bindLinkSecret(linkSecret),
       events: (fn) => fn.bindEventBus(bus),
+      userDirectory: (fn) => fn.bindUserDirectory(auth.userPool),
       taskCallbacks: (fn) => fn.bindTaskCallbacks(deployed.map((name) => stateMachineArn(this, name))),
     };
 

@@ -5,13 +5,22 @@ import { newId } from '../functions/core/ids.ts';
 import { money } from '../functions/core/money.ts';
 import { normaliseDomain, quarterOf, taxKey } from '../functions/applications/model.ts';
 import { createApplication, markAwaitingApproval, provisionPartner, type ApplicationRecord } from '../functions/applications/store.ts';
+import { inviteUser } from '../functions/users/service.ts';
+import { assignChannelManager } from '../functions/users/store.ts';
 import type { LocalSystem } from './runtime.ts';
 
 export interface Demo {
   partnerId: string;
   legalName: string;
-  tokens: { partner: string; admin: string; finance: string; channelManager: string };
+  tokens: { partner: string; admin: string; finance: string; channelManager: string; partnerSales: string; partnerFinance: string };
 }
+
+/** The demo partner's people: its owner (partner_admin) and two colleagues, invited through the same service the API uses. */
+export const DEMO_USERS = [
+  { email: 'dana@demo-reseller.example', name: 'Dana Demo', role: 'partner_admin' },
+  { email: 'sam.sales@demo-reseller.example', name: 'Sam Sales', role: 'partner_sales' },
+  { email: 'fin@demo-reseller.example', name: 'Fran Finance', role: 'partner_finance' },
+] as const;
 
 export interface DirectPartner {
   slug: string;
@@ -71,6 +80,8 @@ export async function seedDemo(system: LocalSystem): Promise<Demo> {
   const legalName = 'Demo Reseller GmbH';
   if (!partnerId) {
     ({ partnerId } = await provisionPartnerDirectly({ slug: 'demo-reseller', legalName, country: 'DE', taxId: 'DE999999999', contact: { name: 'Dana Demo', email: 'dana@demo-reseller.example' }, actor: 'demo-seed' }));
+    await assignChannelManager(partnerId, config().approvers.channelManager, 'demo-seed', new Date().toISOString());
+    for (const user of DEMO_USERS) await inviteUser({ partnerId, partnerName: legalName, email: user.email, name: user.name, role: user.role, actor: 'demo-seed' });
     await ddb().send(new PutCommand({ TableName: tableName(), Item: { ...MARKER, partnerId } }));
   }
   const cfg = config();
@@ -82,6 +93,8 @@ export async function seedDemo(system: LocalSystem): Promise<Demo> {
       admin: await system.token({ sub: 'demo-admin', email: cfg.approvers.escalation, groups: ['admin'] }),
       finance: await system.token({ sub: 'demo-finance', email: cfg.approvers.finance, groups: ['finance'] }),
       channelManager: await system.token({ sub: 'demo-cm', email: cfg.approvers.channelManager, groups: ['channel_manager'] }),
+      partnerSales: await system.token({ sub: 'demo-partner-sales', email: DEMO_USERS[1].email, groups: ['partner_sales'], partnerId }),
+      partnerFinance: await system.token({ sub: 'demo-partner-finance', email: DEMO_USERS[2].email, groups: ['partner_finance'], partnerId }),
     },
   };
 }

@@ -20,6 +20,8 @@ import { startDynamoDbLocal, ensureTable, type DynamoDbLocal } from './dynamodb.
 import { LocalEventLog } from './event-log.ts';
 import { LocalJwt, type TokenRequest } from './jwt.ts';
 import { Outbox } from './outbox.ts';
+import { localDirectory } from './identity.ts';
+import { userDirectory } from '../functions/users/directory.ts';
 import { LocalWorkflowEngine } from './workflows.ts';
 
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -189,6 +191,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
     workflows.set(engine);
     blobs.set(blobStore);
     events.set(eventLog);
+    userDirectory.set(localDirectory(jwt));
     secrets.set(undefined);
 
     const matchers = compileRoutes();

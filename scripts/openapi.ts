@@ -8,6 +8,7 @@ import { ROUTES, routeKey } from '../functions/catalog.ts';
 import { ApplicationInputSchema, PayeeInputSchema } from '../functions/applications/schema.ts';
 import { DecisionSchema } from '../functions/approvals/schema.ts';
 import { BudgetInputSchema, ClaimInputSchema, ClaimResubmissionSchema, FundRequestInputSchema, FundRequestResubmissionSchema } from '../functions/mdf/schema.ts';
+import { AcceptSchema, ChannelManagerSchema, InviteSchema, RoleChangeSchema } from '../functions/users/schema.ts';
 import { PaymentsConfirmationSchema, PayoutRunInputSchema, ProgramInputSchema, SalesBatchSchema } from '../functions/incentives/schema.ts';
 
 export const REQUEST_BODIES: Record<string, z.ZodType> = {
@@ -23,6 +24,10 @@ export const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /partners/{partnerId}/sales': SalesBatchSchema,
   'POST /payout-runs': PayoutRunInputSchema,
   'POST /payout-runs/{runId}/payments': PaymentsConfirmationSchema,
+  'POST /partners/{partnerId}/users': InviteSchema,
+  'PATCH /partners/{partnerId}/users/{userId}': RoleChangeSchema,
+  'PUT /partners/{partnerId}/channel-manager': ChannelManagerSchema,
+  'POST /invitations/{invitationId}/accept': AcceptSchema,
 };
 
 const ErrorSchema = z.object({

@@ -5,6 +5,8 @@ import { formatDisplay, money } from '../core/money.ts';
 import { taskHandler } from '../core/tasks.ts';
 import type { ApprovalSummary } from '../approvals/model.ts';
 import { sendEmail } from '../notifications/email.ts';
+import { inviteUser } from '../users/service.ts';
+import { assignChannelManager } from '../users/store.ts';
 import { duplicateComment, quarterOf, tierForRevenue } from './model.ts';
 import {
   closeApplication,
@@ -114,6 +116,11 @@ async function provision(app: ApplicationRecord, decision: ApproverDecision) {
     `Your application ${app.applicationId} was approved. Your partner id is ${partner.partnerId}, at the ${tier} tier.`,
     `Your market development funds budget for ${budget.period} is ${formatDisplay(budget.allocated)}.`,
   ]);
+  // The partner's own channel manager (by country rule, else whoever approved) and its first user.
+  // Both are idempotent, so a retried task repeats them harmlessly.
+  const manager = cfg.channelManagersByCountry[app.company.country] ?? decision.decidedBy;
+  await assignChannelManager(partner.partnerId, manager.toLowerCase(), 'provisioning', new Date().toISOString());
+  await inviteUser({ partnerId: partner.partnerId, partnerName: app.company.legalName, email: app.contact.email, name: app.contact.name, role: 'partner_admin', actor: 'provisioning' });
   return { status: 'APPROVED', partnerId: partner.partnerId };
 }
 

@@ -37,9 +37,11 @@ export interface NewApproval {
   allowedDecisions: Approval['allowedDecisions'];
   summary: ApprovalSummary;
   previousApprovalId?: string;
+  /** Who decides, when not the configured address of the role (a partner's own channel manager). */
+  approverEmail?: string;
 }
 
-/** A pending approval for the configured approver of the role; the link expires just before the task does. */
+/** A pending approval for the approver (by default the configured address of the role); the link expires just before the task does. */
 export function draftApproval(request: NewApproval, now = new Date()): Approval {
   const lifetime = Math.max(1, request.timeoutSeconds - deadlineMargin(request.timeoutSeconds));
   const expiresEpoch = Math.floor(now.getTime() / 1000) + lifetime;
@@ -47,7 +49,7 @@ export function draftApproval(request: NewApproval, now = new Date()): Approval 
   return {
     approvalId: newId('approval'),
     taskToken: request.taskToken,
-    approverEmail: roles[request.approverRole]!.toLowerCase(),
+    approverEmail: (request.approverEmail ?? roles[request.approverRole]!).toLowerCase(),
     approverRole: request.approverRole,
     subjectType: request.subjectType,
     subjectId: request.subjectId,

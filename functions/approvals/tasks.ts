@@ -4,6 +4,7 @@ import { nextStep, type Wait } from './escalation.ts';
 import { deliverDecision } from './delivery.ts';
 import { isDecided, type Approval } from './model.ts';
 import { draftApproval, escalatedApproval, notifyApprover } from './request.ts';
+import { channelManagerOf } from '../users/store.ts';
 import { AdvanceTaskSchema, ApprovalRequestTaskSchema, type ApprovalRequestTask } from './schema.ts';
 import { bindApproval, createApproval, currentApproval, escalateApproval, getApproval, markReminded } from './store.ts';
 
@@ -29,7 +30,9 @@ export async function requestApproval(input: ApprovalRequestTask): Promise<{ app
     return { approvalId: current.approvalId };
   }
   const summary = request.maxAmount ? { ...request.summary, maxAmount: request.maxAmount } : request.summary;
-  const approval = draftApproval({ ...request, summary });
+  // A partner's approvals go to its own channel manager; the configured pool is the fallback.
+  const own = request.approverRole === 'channelManager' && summary.partnerId ? await channelManagerOf(summary.partnerId) : undefined;
+  const approval = draftApproval({ ...request, summary, ...(own ? { approverEmail: own.email } : {}) });
   await createApproval(approval);
   await notifyApprover(approval);
   return { approvalId: approval.approvalId };

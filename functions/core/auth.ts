@@ -1,8 +1,61 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { AppError, forbidden, notFound, unauthorized } from './errors.ts';
 
-export const ROLES = ['partner', 'channel_manager', 'marketing_director', 'finance', 'admin'] as const;
+/**
+ * `partner` is every right of its own partner (as before users existed; `partner_admin` means the
+ * same); `partner_sales` and `partner_finance` hold part of them (PARTNER_ROUTE_ROLES).
+ */
+export const ROLES = ['partner', 'partner_admin', 'partner_sales', 'partner_finance', 'channel_manager', 'marketing_director', 'finance', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
+export const PARTNER_ROLES = ['partner_admin', 'partner_sales', 'partner_finance'] as const;
+export type PartnerRole = (typeof PARTNER_ROLES)[number];
+export const STAFF_ROLES = ['channel_manager', 'marketing_director', 'finance', 'admin'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+/**
+ * Which roles inside a partner may use each route open to partners (routes absent here are staff
+ * only, or open to every partner role when the route lists `partner`). `partner_admin` (and the
+ * legacy `partner`) may use all of them.
+ */
+export const PARTNER_ROUTE_ROLES: Readonly<Record<string, readonly PartnerRole[]>> = {
+  'GET /me': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'GET /partners/{partnerId}': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'PUT /partners/{partnerId}/payee': ['partner_admin', 'partner_finance'],
+  'GET /partners/{partnerId}/budgets/{period}': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'POST /partners/{partnerId}/fund-requests': ['partner_admin', 'partner_sales'],
+  'GET /partners/{partnerId}/fund-requests': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'GET /partners/{partnerId}/fund-requests/{fundRequestId}': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'PUT /partners/{partnerId}/fund-requests/{fundRequestId}': ['partner_admin', 'partner_sales'],
+  'POST /partners/{partnerId}/fund-requests/{fundRequestId}/close': ['partner_admin', 'partner_sales'],
+  'POST /partners/{partnerId}/claims': ['partner_admin', 'partner_sales'],
+  'GET /partners/{partnerId}/claims': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'GET /partners/{partnerId}/claims/{claimId}': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'PUT /partners/{partnerId}/claims/{claimId}': ['partner_admin', 'partner_sales'],
+  'GET /programs': ['partner_admin', 'partner_sales', 'partner_finance'],
+  'POST /partners/{partnerId}/sales': ['partner_admin', 'partner_sales'],
+  'DELETE /partners/{partnerId}/sales/{dealId}': ['partner_admin', 'partner_sales'],
+  'POST /partners/{partnerId}/users': ['partner_admin'],
+  'GET /partners/{partnerId}/users': ['partner_admin'],
+  'PATCH /partners/{partnerId}/users/{userId}': ['partner_admin'],
+  'DELETE /partners/{partnerId}/users/{userId}': ['partner_admin'],
+};
+
+/**
+ * The caller as the route's handler sees it: a partner user whose role inside the partner may use
+ * this route acts with the `partner` role (scoped to its own partnerId as always); one whose role
+ * may not gets 403. Any partner caller (staff excepted) gets 404 for another partner's path.
+ */
+export function partnerCallerFor(caller: Caller | undefined, routeKey: string, pathPartnerId: string | undefined): Caller | undefined {
+  if (!caller || hasRole(caller, STAFF_ROLES)) return caller;
+  const held = caller.groups.filter((g): g is PartnerRole => (PARTNER_ROLES as readonly string[]).includes(g));
+  if (held.length === 0 && !caller.groups.includes('partner')) return caller;
+  // Another partner's path is not found, before its body is even read: no id of another tenant is confirmed.
+  if (pathPartnerId !== undefined && pathPartnerId !== caller.partnerId) throw notFound('Partner');
+  if (caller.groups.includes('partner')) return caller;
+  const allowed = PARTNER_ROUTE_ROLES[routeKey] ?? [];
+  if (held.includes('partner_admin') || held.some((r) => allowed.includes(r))) return { ...caller, groups: [...caller.groups, 'partner'] };
+  throw forbidden(`Your role in the partner (${held.join(', ')}) does not allow this; it needs one of: ${['partner_admin', ...allowed.filter((r) => r !== 'partner_admin')].join(', ')}`);
+}
 
 export interface Caller {
   sub: string;

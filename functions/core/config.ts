@@ -16,6 +16,8 @@ export interface PrmConfig {
   };
   /** Seconds an approver has before the workflow times the approval out. */
   approvalTimeoutSeconds: number;
+  /** A new partner's channel manager by its country (ISO 3166-1 alpha-2); otherwise the approver of its application. */
+  channelManagersByCountry: Record<string, string>;
   /** Seconds a partner has to resubmit a claim after changes were requested. */
   resubmissionTimeoutSeconds: number;
   /** Tier from projected annual revenue (USD-equivalent minor units): highest threshold reached. */
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: PrmConfig = {
     escalation: 'admin@example.com',
   },
   approvalTimeoutSeconds: 3 * 24 * 3600,
+  channelManagersByCountry: {},
   resubmissionTimeoutSeconds: 14 * 24 * 3600,
   tierThresholds: [
     { tier: 'registered', fromAnnualRevenue: 0 },

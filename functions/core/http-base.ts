@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { callerFromEvent, requireRole, type Caller, type Role } from './auth.ts';
+import { callerFromEvent, partnerCallerFor, requireRole, type Caller, type Role } from './auth.ts';
 import { config } from './config.ts';
 import { AppError, badRequest, errorBody, notFound } from './errors.ts';
 import type { fingerprint, once } from './idempotency.ts';
@@ -178,10 +178,14 @@ type Result = APIGatewayProxyStructuredResultV2;
 /** Added to the function's remaining time for the IN_PROGRESS expiry: clocks of two invocations may differ a little. */
 const IN_PROGRESS_MARGIN_MS = 1000;
 
-/** Idempotency-Key support (idempotency.ts, on DynamoDB); http.ts passes it in. */
-export interface Idempotency {
+/**
+ * What needs the table, passed in by http.ts: Idempotency-Key support (idempotency.ts) and the
+ * check that refuses a disabled user's still valid token (revocations.ts).
+ */
+export interface TableServices {
   once: typeof once;
   fingerprint: typeof fingerprint;
+  isRevoked: (sub: string) => Promise<boolean>;
 }
 
 /**
@@ -190,8 +194,8 @@ export interface Idempotency {
  * Use `httpApi` from http.ts; this is for a function with no idempotent route (health), so that
  * idempotency.ts, and with it the DynamoDB client, stay out of its bundle.
  */
-export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
-  const unsupported = idempotency ? undefined : Object.keys(routes).find((k) => routes[k]!.idempotent);
+export function httpRoutes(routes: RouteTable, services?: TableServices) {
+  const unsupported = services ? undefined : Object.keys(routes).find((k) => routes[k]!.idempotent);
   if (unsupported) throw new Error(`${unsupported} is idempotent: serve it with httpApi from core/http.ts`);
   const unscoped = Object.keys(routes).find((k) => routes[k]!.idempotent && routes[k]!.auth === 'public' && !routes[k]!.idempotencyScope);
   if (unscoped) throw new Error(`${unscoped} is public and idempotent: give it an idempotencyScope, or every anonymous caller shares its keys`);
@@ -200,7 +204,9 @@ export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
     const route = routes[event.routeKey];
     if (!route) throw notFound('Route');
     const headers = lowerCaseHeaders(event);
-    const caller = callerFromEvent(event);
+    const params = (event.pathParameters ?? {}) as Record<string, string>;
+    const caller = partnerCallerFor(callerFromEvent(event), event.routeKey, params.partnerId);
+    if (caller && services && (await services.isRevoked(caller.sub))) throw new AppError(401, 'user_disabled', 'This user was disabled; ask your partner administrator');
     if (route.auth !== 'public') requireRole(caller, route.auth);
     const method = event.requestContext.http.method.toUpperCase();
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
@@ -208,7 +214,7 @@ export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
     const body = route.body ? parseWith(route.body, rawBody) : undefined;
     const req: ApiRequest<unknown> = {
       body,
-      params: (event.pathParameters ?? {}) as Record<string, string>,
+      params,
       query: (event.queryStringParameters ?? {}) as Record<string, string>,
       headers,
       caller,
@@ -216,8 +222,8 @@ export function httpRoutes(routes: RouteTable, idempotency?: Idempotency) {
       event,
     };
     const key = headers['idempotency-key'];
-    if (route.idempotent && key !== undefined && idempotency) {
-      const { once, fingerprint } = idempotency;
+    if (route.idempotent && key !== undefined && services) {
+      const { once, fingerprint } = services;
       const scope = caller?.sub ?? route.idempotencyScope!(req);
       // The record holds the key until this invocation's deadline: a crashed request does not block it for the TTL.
       const remaining = context?.getRemainingTimeInMillis?.();

@@ -11,6 +11,8 @@ export const ID_PREFIXES = {
   payoutRun: 'run',
   payment: 'pay',
   payoutLine: 'lin',
+  user: 'usr',
+  invitation: 'inv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -92,7 +92,7 @@ async function settled(): Promise<string> {
 function validRequest(route: RouteSpec): { token?: string; params: Record<string, string>; body?: unknown; query?: Record<string, string> } {
   const key = routeKey(route);
   const partner = tokens.partner!;
-  const base = { partnerId: ids.partnerId!, fundRequestId: ids.fundRequestId!, claimId: ids.claimId!, approvalId: ids.approvalId!, applicationId: ids.applicationId!, runId: ids.runId!, period: quarterNow(), dealId: 'FUZZ-1' };
+  const base = { userId: 'usr_01JZ0000000000000000000000', invitationId: 'inv_01JZ0000000000000000000000', partnerId: ids.partnerId!, fundRequestId: ids.fundRequestId!, claimId: ids.claimId!, approvalId: ids.approvalId!, applicationId: ids.applicationId!, runId: ids.runId!, period: quarterNow(), dealId: 'FUZZ-1' };
   const lastMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
   const requests: Record<string, { token?: string; params?: Record<string, string>; body?: unknown; query?: Record<string, string> }> = {
     'GET /health': {},
@@ -108,6 +108,15 @@ function validRequest(route: RouteSpec): { token?: string; params: Record<string
     'GET /partners/{partnerId}': { token: partner },
     'PUT /partners/{partnerId}/payee': { token: partner, body: { payeeReference: 'DE00 1234 5678' } },
     'GET /approvals': { token: tokens.admin, query: { status: 'PENDING' } },
+    'GET /me': { token: partner },
+    'POST /partners/{partnerId}/users': { token: partner, body: { email: 'fuzz.user@fuzz.example', role: 'partner_sales' } },
+    'GET /partners/{partnerId}/users': { token: partner, query: { limit: '10' } },
+    // A made-up user: 404 for the valid request, the fuzzed variants 4xx before that.
+    'PATCH /partners/{partnerId}/users/{userId}': { token: partner, body: { role: 'partner_finance' } },
+    'DELETE /partners/{partnerId}/users/{userId}': { token: partner },
+    'PUT /partners/{partnerId}/channel-manager': { token: tokens.admin, body: { email: 'dana.cm@example.com' } },
+    'GET /invitations/{invitationId}': { query: { s: 'x' } },
+    'POST /invitations/{invitationId}/accept': { body: { s: 'not-the-secret' } },
     'GET /approvals/{approvalId}': { query: { t: ids.approvalToken! } },
     'POST /approvals/{approvalId}/decision': { body: { t: ids.approvalToken!, decision: 'reject', comment: 'fuzz' } },
     'PUT /partners/{partnerId}/budgets/{period}': { token: tokens.admin, body: { allocated: { amount: 6_000_000, currency: 'USD' } } },
@@ -182,7 +191,7 @@ afterAll(async () => {
 
 describe('no input gets a 5xx, and a refused request stores nothing', () => {
   it('every route with a body has its schema in the OpenAPI generator (so it is fuzzed below)', () => {
-    const bodyless = new Set(['POST /partners/{partnerId}/fund-requests/{fundRequestId}/close', 'DELETE /partners/{partnerId}/sales/{dealId}']);
+    const bodyless = new Set(['POST /partners/{partnerId}/fund-requests/{fundRequestId}/close', 'DELETE /partners/{partnerId}/sales/{dealId}', 'DELETE /partners/{partnerId}/users/{userId}']);
     for (const route of ROUTES.filter((r) => r.method !== 'GET' && !bodyless.has(routeKey(r)))) expect(REQUEST_BODIES[routeKey(route)], routeKey(route)).toBeInstanceOf(z.ZodType);
   });
 

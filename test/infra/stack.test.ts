@@ -234,6 +234,29 @@ describe('least privilege', () => {
     expect(unjustified).toEqual([]);
   });
 
+  it('grants the Cognito admin actions of the user lifecycle to the users function only, on the pool only', () => {
+    const lifecycle = ['AdminCreateUser', 'AdminGetUser', 'AdminEnableUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup', 'AdminDisableUser', 'AdminUserGlobalSignOut'].map((a) => `cognito-idp:${a}`);
+    const poolId = Object.keys(template.findResources('AWS::Cognito::UserPool'))[0]!;
+    const usersRole = stack.resolve((stack.functions.get('usersApi')!.role!.node.defaultChild as CfnResource).logicalId) as string;
+    const holders: string[] = [];
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy') as Resources)) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions = asArray<string>(statement.Action).filter((a) => a.startsWith('cognito-idp:'));
+        if (actions.length === 0) continue;
+        holders.push(...policy.Properties.Roles.map((r: { Ref: string }) => r.Ref));
+        expect(actions.sort()).toEqual([...lifecycle].sort());
+        expect(asArray(statement.Resource)).toEqual([{ 'Fn::GetAtt': [poolId, 'Arn'] }]);
+      }
+    }
+    expect([...new Set(holders)]).toEqual([usersRole]);
+    const usersFn = Object.values(template.findResources('AWS::Lambda::Function') as Resources).find((f) => f.Properties.Role['Fn::GetAtt']?.[0] === usersRole)!;
+    expect(usersFn.Properties.Environment.Variables.USER_POOL_ID).toEqual({ Ref: poolId });
+  });
+
+  it('keeps ID and access tokens short-lived (a disabled user’s token dies within 15 minutes)', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', { IdTokenValidity: 15, AccessTokenValidity: 15, TokenValidityUnits: Match.objectLike({ IdToken: 'minutes', AccessToken: 'minutes' }) });
+  });
+
   it('scopes ses:SendEmail to the configured identity', () => {
     const sesStatements = Object.values(template.findResources('AWS::IAM::Policy') as Resources)
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
