@@ -21,7 +21,7 @@ describe('partner application, end to end over HTTP', () => {
   afterAll(() => system?.stop());
 
   const submit = (body: ReturnType<typeof applicationBody>, key?: string) =>
-    api.POST('/applications', { body: body as never, ...(key ? { params: { header: { 'Idempotency-Key': key } } } : {}) });
+    api.POST('/applications', { body, ...(key ? { params: { header: { 'Idempotency-Key': key } } } : {}) });
   const application = (applicationId: string) => api.GET('/applications/{applicationId}', { params: { path: { applicationId } }, headers: bearer(admin) });
   const approvalPage = (approvalId: string, t: string) => api.GET('/approvals/{approvalId}', { params: { path: { approvalId }, query: { t } }, parseAs: 'text' });
   const decideJson = (approvalId: string, body: { t: string; decision: 'approve' | 'reject' | 'request_changes'; comment?: string }, headers: Record<string, string> = {}) =>
