@@ -240,6 +240,20 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         return pipeline(createReadStream(path), res);
       }
 
+      if (method === 'GET' && url.pathname === '/openapi.json') {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+        return pipeline(createReadStream(join(ROOT, 'docs/openapi.json')), res);
+      }
+      if (method === 'GET' && (url.pathname === '/docs' || url.pathname === '/docs/')) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        return res.end(API_REFERENCE_PAGE);
+      }
+      if (method === 'GET' && url.pathname === '/docs/scalar.js') {
+        // Scalar's standalone bundle, from node_modules: the reference page loads nothing from a CDN.
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
+        return pipeline(createReadStream(SCALAR_BUNDLE), res);
+      }
+
       const matched = matchers
         .filter((m) => m.spec.method === method)
         .map((m) => ({ m, groups: m.regex.exec(url.pathname) }))
@@ -350,6 +364,25 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
 }
 
 export { DEFAULT_CONFIG };
+
+/** `GET /docs`: the API reference, rendered by Scalar from /openapi.json (served locally, no CDN, no default web fonts). */
+const SCALAR_BUNDLE = join(ROOT, 'node_modules/@scalar/api-reference/dist/browser/standalone.js');
+const API_REFERENCE_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>PRM API reference</title>
+  </head>
+  <body>
+    <div id="app"></div>
+    <script src="/docs/scalar.js"></script>
+    <script>
+      Scalar.createApiReference('#app', { url: '/openapi.json', withDefaultFonts: false, hideClientButton: true });
+    </script>
+  </body>
+</html>
+`;
 
 const malformedPath = (res: ServerResponse) => sendJson(res, 400, errorJson('invalid_path', 'The path holds malformed percent-encoding'));
 

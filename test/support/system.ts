@@ -70,7 +70,7 @@ export const applicationBody = (overrides: { legalName?: string; website?: strin
     taxId: overrides.taxId ?? '12-3456789',
   },
   contact: { name: 'Ada Lovelace', email: overrides.email ?? 'ada@acme.example' },
-  partnerType: 'reseller',
+  partnerType: 'reseller' as const,
   businessPlan: {
     targetSegments: ['smb'],
     projectedAnnualRevenue: { amount: overrides.revenue ?? 150_000_000, currency: 'USD' },
