@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- part...]`: runs the benchmark parts (cost, coldstart, overhead, scale,
- * concurrency), each in a fresh Node process of its own (so one part's memory, modules and
+ * concurrency, users), each in a fresh Node process of its own (so one part's memory, modules and
  * environment cannot colour another's numbers), prints their tables and a summary of targets, and
  * writes bench/results/latest.json. Missed targets do not fail the run; a crash does (exit 1).
  */
@@ -28,6 +28,8 @@ async function runPartHere(part: PartName): Promise<PartResult> {
       return (await import('./scale.ts')).run();
     case 'concurrency':
       return (await import('./concurrency.ts')).run();
+    case 'users':
+      return (await import('./users.ts')).run();
   }
 }
 

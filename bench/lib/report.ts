@@ -21,7 +21,7 @@ export interface PartResult {
   seconds: number;
 }
 
-export const PART_NAMES = ['cost', 'coldstart', 'overhead', 'scale', 'concurrency'] as const;
+export const PART_NAMES = ['cost', 'coldstart', 'overhead', 'scale', 'concurrency', 'users'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 export function atMost(name: string, value: number | null, bound: number, unit: string, reason?: string): Target {
