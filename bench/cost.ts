@@ -67,6 +67,34 @@ interface Snapshot {
   api: number;
   uploads: number;
   events: number;
+  logBytes: number;
+  logLines: number;
+}
+
+/**
+ * Bytes the handlers write to stdout/stderr as structured (JSON) log lines: what CloudWatch Logs
+ * ingests deployed, besides the Lambda platform lines (LAMBDA_PLATFORM_LOG_BYTES per invocation).
+ */
+const logged = { bytes: 0, lines: 0 };
+/** START, END and REPORT lines of one invocation (with X-Ray's trace id in REPORT): an assumption. */
+export const LAMBDA_PLATFORM_LOG_BYTES = 320;
+function countLogs(): () => void {
+  const streams = [process.stdout, process.stderr] as const;
+  const writes = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    const original = stream.write;
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      for (const line of text.split('\n')) {
+        if (line.startsWith('{"')) {
+          logged.bytes += Buffer.byteLength(line) + 1;
+          logged.lines++;
+        }
+      }
+      return (original as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
+    }) as typeof stream.write;
+  }
+  return () => streams.forEach((stream, i) => (stream.write = writes[i]!));
 }
 
 export interface PhaseCounts {
@@ -80,6 +108,8 @@ export interface PhaseCounts {
   apiRequests: number;
   uploads: number;
   events: number;
+  logBytes: number;
+  logLines: number;
 }
 
 export interface Cost {
@@ -105,6 +135,8 @@ async function snapshot(b: Bench): Promise<Snapshot> {
     api: b.sent.api,
     uploads: b.sent.uploads,
     events: b.system.eventLog.events.length,
+    logBytes: logged.bytes,
+    logLines: logged.lines,
   };
 }
 
@@ -141,6 +173,8 @@ async function phase(b: Bench, unit: string, body: () => Promise<number>): Promi
     apiRequests: after.api - before.api,
     uploads: after.uploads - before.uploads,
     events: after.events - before.events,
+    logBytes: after.logBytes - before.logBytes,
+    logLines: after.logLines - before.logLines,
   };
 }
 
@@ -199,6 +233,7 @@ export async function run(): Promise<PartResult> {
   heading(`cost: scenario through the local runtime (${N} of each record, one at a time, after a warm-up round)`);
   const incentives = incentivesAvailability();
   const b = await startBench({ deferWorkflowStarts: true, config: { claims: { uploadPollSeconds: 1 } } as never });
+  const stopCounting = countLogs();
   try {
     // Warm-up: one of everything, not counted.
     const warm = await applyAndApprove(b);
@@ -261,6 +296,7 @@ export async function run(): Promise<PartResult> {
 
     return report(phases, incentives.available ? undefined : incentives.reason, payout, problems, b.engineStartMs, performance.now() - t0);
   } finally {
+    stopCounting();
     await b.stop();
   }
 }
@@ -300,6 +336,20 @@ function report(
   console.log(
     `Upload polls: when a review runs before the claim's proof is uploaded it waits and reviews again, 3 more transitions (${usd(3 * PRICES.stepFunctions.perStateTransition)}) and one more mdfTasks call.\n` +
       `Here ${polls} poll(s) over ${claimPhases.reduce((t, c) => t + c.count, 0)} claims (the bench uploads right after the 202; a browser upload that lands after the first review costs one poll).`,
+  );
+  console.log(
+    '\nLog bytes (CloudWatch Logs ingestion), per record: JSON lines the handlers wrote (measured), plus ' +
+      `${LAMBDA_PLATFORM_LOG_BYTES} bytes of START/END/REPORT per Lambda invocation (assumed):`,
+  );
+  console.log(
+    table(
+      ['record', 'handler log lines', 'handler log bytes', 'Lambda invocations', 'platform bytes', 'bytes per invocation (handler + platform)'],
+      Object.entries(phases).map(([name, c]) => {
+        const inv = Object.values(c.lambda).reduce((s, l) => s + l.invocations, 0);
+        return [name, fmtNumber(round(c.logLines / c.count, 2)), fmtNumber(round(c.logBytes / c.count, 0)), fmtNumber(round(inv / c.count, 2)), fmtNumber(round((inv * LAMBDA_PLATFORM_LOG_BYTES) / c.count, 0)), inv ? fmtNumber(round(c.logBytes / inv + LAMBDA_PLATFORM_LOG_BYTES, 0)) : 'n/a'];
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'r'],
+    ),
   );
   console.log('\nCost per record (USD, list prices of bench/prices.ts):');
   console.log(
