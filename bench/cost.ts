@@ -511,7 +511,7 @@ function report(
   );
   if (!complete) console.log(`Sales and payout: ${reason}.`);
   console.log(
-    `Not in the scenario: a fund request costs ${usd(costs['fund request']!.total)}, an application ${usd(costs.application!.total)} (one-off). Counted but not priced (no price in bench/prices.ts): ` +
+    `Not in the scenario: a fund request costs ${usd(costs['fund request']!.total)}, an application ${usd(costs.application!.total)} (one-off). Not in the per-record table (the month table below adds the other services; not counted at all): ` +
       `${UNPRICED.join(', ')}; the counted phases sent ${Object.values(phases).reduce((s, c) => s + c.apiRequests, 0)} API requests, ${Object.values(phases).reduce((s, c) => s + c.uploads, 0)} S3 uploads, ${Object.values(phases).reduce((s, c) => s + c.events, 0)} EventBridge events.`,
   );
 

@@ -113,7 +113,8 @@ export const FREE_TIERS = {
 export const DEFAULT_MEMORY_MB = 512;
 
 /**
- * Services a deployment also uses that the per-record cost in bench/cost.ts does not count yet (they
- * are priced above; the cost part still has to count their usage per record).
+ * What the cost part still leaves out: the per-record table prices Step Functions, Lambda, DynamoDB
+ * units and SES; the month table (bench/lib/cost-model.ts) adds every other service above, but these
+ * are not counted anywhere yet.
  */
-export const UNPRICED = ['API Gateway HTTP API requests', 'S3 requests (proof uploads)', 'EventBridge events', 'CloudWatch Logs / X-Ray', 'Cognito users', 'Secrets Manager calls'] as const;
+export const UNPRICED = ['DynamoDB storage and PITR (table size not measured)', 'CloudWatch custom metrics and alarms (per metric/alarm-month)', 'Step Functions execution logs (LogLevel.ALL) and API access logs', 'data transfer out'] as const;
