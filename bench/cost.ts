@@ -1,6 +1,7 @@
 import { FUNCTIONS, type FunctionSpec } from '../functions/catalog.ts';
 import type { ExecutionRecord } from '../local/workflows.ts';
 import { DEFAULT_MEMORY_MB, PRICES, UNPRICED } from './prices.ts';
+import { dominant, monthlyCost, perPartnerAndUser, type MonthlyUsage } from './lib/cost-model.ts';
 import { diffUnits, totalUnits, type UnitsByOperation } from './lib/capacity.ts';
 import { confirmPayments, createRebateProgram, exportRun, incentivesAvailability, payoutRun, postSales, setPayee } from './lib/incentives.ts';
 import { atMost, fmtNumber, heading, median, round, table, targetsTable, usd, type PartResult, type Target } from './lib/report.ts';
@@ -36,6 +37,14 @@ const SCENARIO = { partners: 10_000, claimsPerPartnerMonth: 2, salesPerPartnerMo
 /** Assumed share of claims per review route in the stated scenario (change here). */
 const CLAIM_MIX: Record<ClaimRoute, number> = { auto: 0.5, single: 0.35, 'two-level': 0.1, 'request-changes loop': 0.05 };
 const SALES_PER_REQUEST = 1;
+/**
+ * Assumptions of the all-services month (one place): users per partner (each signs in: one Cognito
+ * MAU), proof size and months its files are kept, the share of link-signing invocations that are cold
+ * (one GetSecretValue each: 1 = every one, an upper bound), one S3 GET per uploaded proof, one X-Ray
+ * trace per API request and per execution (all sampled).
+ */
+const MONTH = { usersPerPartner: 1, proofBytes: 500_000, proofMonthsKept: 12, coldShareOfSecretFunctions: 1 };
+const SECRET_FUNCTIONS = new Set(Object.entries(FUNCTIONS as Record<string, FunctionSpec>).filter(([, f]) => f.grants.includes('linkSecret')).map(([n]) => n));
 /** Claim amounts in minor units, one per route (gold partner: auto <= 500.00, single <= 10,000.00). */
 const CLAIM_AMOUNT = { auto: 50_000, single: 200_000, 'two-level': 1_200_000, 'request-changes loop': 200_000 } as const;
 const FUND_REQUEST_AMOUNT = 4_000_000;
@@ -67,6 +76,34 @@ interface Snapshot {
   api: number;
   uploads: number;
   events: number;
+  logBytes: number;
+  logLines: number;
+}
+
+/**
+ * Bytes the handlers write to stdout/stderr as structured (JSON) log lines: what CloudWatch Logs
+ * ingests deployed, besides the Lambda platform lines (LAMBDA_PLATFORM_LOG_BYTES per invocation).
+ */
+const logged = { bytes: 0, lines: 0 };
+/** START, END and REPORT lines of one invocation (with X-Ray's trace id in REPORT): an assumption. */
+export const LAMBDA_PLATFORM_LOG_BYTES = 320;
+function countLogs(): () => void {
+  const streams = [process.stdout, process.stderr] as const;
+  const writes = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    const original = stream.write;
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      for (const line of text.split('\n')) {
+        if (line.startsWith('{"')) {
+          logged.bytes += Buffer.byteLength(line) + 1;
+          logged.lines++;
+        }
+      }
+      return (original as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
+    }) as typeof stream.write;
+  }
+  return () => streams.forEach((stream, i) => (stream.write = writes[i]!));
 }
 
 export interface PhaseCounts {
@@ -80,6 +117,8 @@ export interface PhaseCounts {
   apiRequests: number;
   uploads: number;
   events: number;
+  logBytes: number;
+  logLines: number;
 }
 
 export interface Cost {
@@ -105,6 +144,8 @@ async function snapshot(b: Bench): Promise<Snapshot> {
     api: b.sent.api,
     uploads: b.sent.uploads,
     events: b.system.eventLog.events.length,
+    logBytes: logged.bytes,
+    logLines: logged.lines,
   };
 }
 
@@ -141,6 +182,8 @@ async function phase(b: Bench, unit: string, body: () => Promise<number>): Promi
     apiRequests: after.api - before.api,
     uploads: after.uploads - before.uploads,
     events: after.events - before.events,
+    logBytes: after.logBytes - before.logBytes,
+    logLines: after.logLines - before.logLines,
   };
 }
 
@@ -199,6 +242,7 @@ export async function run(): Promise<PartResult> {
   heading(`cost: scenario through the local runtime (${N} of each record, one at a time, after a warm-up round)`);
   const incentives = incentivesAvailability();
   const b = await startBench({ deferWorkflowStarts: true, config: { claims: { uploadPollSeconds: 1 } } as never });
+  const stopCounting = countLogs();
   try {
     // Warm-up: one of everything, not counted.
     const warm = await applyAndApprove(b);
@@ -261,8 +305,66 @@ export async function run(): Promise<PartResult> {
 
     return report(phases, incentives.available ? undefined : incentives.reason, payout, problems, b.engineStartMs, performance.now() - t0);
   } finally {
+    stopCounting();
     await b.stop();
   }
+}
+
+/** Monthly usage of every service for the stated scenario: each phase weighted by how often it happens a month. */
+function monthUsage(phases: Record<string, PhaseCounts>, payments: number): MonthlyUsage {
+  const weights: [string, number][] = [
+    ...ROUTES.map((r): [string, number] => [`claim: ${r}`, (SCENARIO.partners * SCENARIO.claimsPerPartnerMonth * CLAIM_MIX[r]) / phases[`claim: ${r}`]!.count]),
+    ['sale', (SCENARIO.partners * SCENARIO.salesPerPartnerMonth) / (phases.sale?.count ?? 1)],
+    ['payout run', payments > 0 ? SCENARIO.partners / payments : 0],
+    ['payment confirmation', payments > 0 ? SCENARIO.partners / payments : 0],
+  ];
+  const u: MonthlyUsage = { stateTransitions: 0, lambdaRequests: 0, lambdaGbSeconds: 0, dynamodbReadUnits: 0, dynamodbWriteUnits: 0, dynamodbStorageGb: 0, emails: 0, apiRequests: 0, cognitoMau: SCENARIO.partners * MONTH.usersPerPartner, customEvents: 0, s3Puts: 0, s3Gets: 0, s3StorageGb: 0, logGbIngested: 0, logGbStored: 0, tracesRecorded: 0, secretsManagerCalls: 0, secrets: 1 };
+  for (const [name, w] of weights) {
+    const c = phases[name];
+    if (!c || !w) continue;
+    const inv = Object.values(c.lambda).reduce((s, l) => s + l.invocations, 0);
+    const units = totalUnits(c.dynamodb);
+    u.stateTransitions += w * c.transitions;
+    u.lambdaRequests += w * inv;
+    u.lambdaGbSeconds += w * Object.values(c.lambda).reduce((s, l) => s + l.gbSeconds, 0);
+    u.dynamodbReadUnits += w * units.readUnits;
+    u.dynamodbWriteUnits += w * units.writeUnits;
+    u.emails += w * c.emails;
+    u.apiRequests += w * c.apiRequests;
+    u.customEvents += w * c.events;
+    u.s3Puts += w * c.uploads;
+    u.s3Gets += w * c.uploads;
+    u.s3StorageGb += (w * c.uploads * MONTH.proofBytes * MONTH.proofMonthsKept) / 1e9;
+    const logGb = (w * (c.logBytes + inv * LAMBDA_PLATFORM_LOG_BYTES)) / 1e9;
+    u.logGbIngested += logGb;
+    u.logGbStored += logGb; // one month of retention
+    u.tracesRecorded += w * (c.apiRequests + c.executions.length);
+    u.secretsManagerCalls += w * MONTH.coldShareOfSecretFunctions * Object.entries(c.lambda).filter(([fn]) => SECRET_FUNCTIONS.has(fn)).reduce((s, [, l]) => s + l.invocations, 0);
+  }
+  return u;
+}
+
+function printMonth(phases: Record<string, PhaseCounts>, payments: number) {
+  const u = monthUsage(phases, payments);
+  const without = monthlyCost(u, { freeTiers: false });
+  const withFree = monthlyCost(u, { freeTiers: true });
+  const users = MONTH.usersPerPartner;
+  console.log(`\nEvery service, a month of the stated scenario (${SCENARIO.partners.toLocaleString('en-US')} partners, ${users} user each; assumptions: ${JSON.stringify(MONTH)}):`);
+  console.log(
+    table(
+      ['service', 'per month', 'per partner-month', 'per partner user-month', 'per month, free tiers off', 'per partner user-month, free tiers off'],
+      (Object.keys(without) as (keyof typeof without)[]).map((k) => [k, usd(withFree[k]), usd(withFree[k] / SCENARIO.partners), usd(withFree[k] / (SCENARIO.partners * users)), usd(without[k]), usd(without[k] / (SCENARIO.partners * users))]),
+      ['l', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  const d0 = dominant(without);
+  const d1 = dominant(withFree);
+  const per0 = perPartnerAndUser(without.total, SCENARIO.partners, users);
+  console.log(
+    `Dominant: ${d0.service} (${Math.round(d0.share * 100)}%) without free tiers, ${d1.service} (${Math.round(d1.share * 100)}%) with them. ` +
+      `Per partner user-month ${usd(per0.perUserMonth)} (free tiers off) against per-seat licences at $${PRICES.seatLicencesPerUserMonth.join('-')}.`,
+  );
+  return { usage: u, withFreeTiers: withFree, withoutFreeTiers: without, dominantWithout: d0, dominantWith: d1, assumptions: MONTH };
 }
 
 // ---------- printing ----------
@@ -300,6 +402,20 @@ function report(
   console.log(
     `Upload polls: when a review runs before the claim's proof is uploaded it waits and reviews again, 3 more transitions (${usd(3 * PRICES.stepFunctions.perStateTransition)}) and one more mdfTasks call.\n` +
       `Here ${polls} poll(s) over ${claimPhases.reduce((t, c) => t + c.count, 0)} claims (the bench uploads right after the 202; a browser upload that lands after the first review costs one poll).`,
+  );
+  console.log(
+    '\nLog bytes (CloudWatch Logs ingestion), per record: JSON lines the handlers wrote (measured), plus ' +
+      `${LAMBDA_PLATFORM_LOG_BYTES} bytes of START/END/REPORT per Lambda invocation (assumed):`,
+  );
+  console.log(
+    table(
+      ['record', 'handler log lines', 'handler log bytes', 'Lambda invocations', 'platform bytes', 'bytes per invocation (handler + platform)'],
+      Object.entries(phases).map(([name, c]) => {
+        const inv = Object.values(c.lambda).reduce((s, l) => s + l.invocations, 0);
+        return [name, fmtNumber(round(c.logLines / c.count, 2)), fmtNumber(round(c.logBytes / c.count, 0)), fmtNumber(round(inv / c.count, 2)), fmtNumber(round((inv * LAMBDA_PLATFORM_LOG_BYTES) / c.count, 0)), inv ? fmtNumber(round(c.logBytes / inv + LAMBDA_PLATFORM_LOG_BYTES, 0)) : 'n/a'];
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'r'],
+    ),
   );
   console.log('\nCost per record (USD, list prices of bench/prices.ts):');
   console.log(
@@ -395,10 +511,11 @@ function report(
   );
   if (!complete) console.log(`Sales and payout: ${reason}.`);
   console.log(
-    `Not in the scenario: a fund request costs ${usd(costs['fund request']!.total)}, an application ${usd(costs.application!.total)} (one-off). Counted but not priced (no price in bench/prices.ts): ` +
+    `Not in the scenario: a fund request costs ${usd(costs['fund request']!.total)}, an application ${usd(costs.application!.total)} (one-off). Not in the per-record table (the month table below adds the other services; not counted at all): ` +
       `${UNPRICED.join(', ')}; the counted phases sent ${Object.values(phases).reduce((s, c) => s + c.apiRequests, 0)} API requests, ${Object.values(phases).reduce((s, c) => s + c.uploads, 0)} S3 uploads, ${Object.values(phases).reduce((s, c) => s + c.events, 0)} EventBridge events.`,
   );
 
+  const month = incentivesMissing ? undefined : printMonth(phases, payout?.payments ?? 0);
   const targets: Target[] = REVIEW_ROUTES.map((r) => atMost(`cost per claim (${r})`, round(costs[`claim: ${r}`]!.total, 8), CLAIM_TARGET_USD, 'USD'));
   const loop = costs['claim: request-changes loop']!.total;
   targets.push(
@@ -456,6 +573,7 @@ function report(
     payout: payout ?? { measured: false, reason },
     problems,
     localEngineStartMs: { executions: engineStartMs.length, median: round(median(engineStartMs), 1), max: round(Math.max(...engineStartMs), 1) },
+    month,
     partnerMonth: { value: perPartnerMonth, measuredPart: round(measuredPart, 8), complete, ...(complete ? {} : { reason }), seatLicences: PRICES.seatLicencesPerUserMonth },
   };
   return { part: 'cost', targets, raw, notes, seconds: round(ms / 1000, 1) };
