@@ -1,7 +1,7 @@
 import { provisionPartnerDirectly } from '../../local/demo.ts';
-import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { setPayeeReference } from '../../functions/applications/store.ts';
 import { config, type Tier } from '../../functions/core/config.ts';
 import { ddb, tableName } from '../../functions/core/ddb.ts';
@@ -815,6 +815,64 @@ describe('retried page', () => {
     // Either the late claim is in this run's payment, or it is left free for the next run; never taken and unpaid.
     if (joined === runId) expect(inPayments).toContain(late);
     else expect(joined).toBeUndefined();
+  });
+
+  it('a page reads only the period and what is owed: Queries by key condition alone, none of the partner\'s history', async () => {
+    await useFreshTable();
+    const [P, old] = [month(-1), month(-3)];
+    const rebate: Program = { programId: newId('program'), name: 'Rebate', kind: 'rebate', currency: 'USD', startDate: `${month(-12)}-01`, endDate: '2099-12-31', rebate: { rateBps: 1_000 } };
+    await createProgram(rebate, 'test');
+    const pid = (await manyPartners(1))[0]!;
+    const earlier = new Date(Date.now() - 60_000).toISOString();
+    // History: 11 earlier months of sales and 30 claims already paid.
+    const history: Sale[] = [];
+    for (let m = 2; m <= 12; m++) for (let i = 0; i < 5; i++) history.push(sale(`H-${m}-${i}`, `${month(-m)}-1${i}`, usd(1_000)));
+    await putSales(pid, history, earlier);
+    for (let i = 0; i < 30; i++) {
+      const claimId = newId('claim');
+      await ddb().send(new PutCommand({ TableName: tableName(), Item: { ...claimKey(pid, claimId), type: 'claim', claimId, partnerId: pid, status: 'PAID', approvedAmount: usd(100), approvedAt: `${month(-6)}-10T10:00:00.000Z`, period: `${month(-6).slice(0, 4)}-Q1` } }));
+    }
+    // `old` was paid by a run that is now APPROVED; a sale of `old` posted after it is late.
+    const oldRun = newId('payoutRun');
+    expect(await createRun({ runId: oldRun, period: old, status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: 'test' })).toBe('ok');
+    expect(await transitionRun(oldRun, ['CALCULATING'], 'AWAITING_APPROVAL', 'test')).toBe(true);
+    expect(await transitionRun(oldRun, ['AWAITING_APPROVAL'], 'APPROVED', 'test')).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    await putSales(pid, [sale('LATE-1', `${old}-20`, usd(50_000)), sale('P-1', `${P}-03`, usd(10_000)), sale('P-2', `${P}-04`, usd(20_000)), sale('P-3', `${P}-05`, usd(30_000))], new Date().toISOString());
+    const claims = [await putApprovedClaim(pid, 700, `${P}-10T10:00:00.000Z`), await putApprovedClaim(pid, 800, `${P}-11T10:00:00.000Z`)];
+    await new Promise((r) => setTimeout(r, 5));
+    const runId = newId('payoutRun');
+    expect(await createRun({ runId, period: P, status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: 'test' })).toBe('ok');
+
+    const client = ddb();
+    const send = client.send.bind(client);
+    const queries: { input: Record<string, unknown>; items: Record<string, unknown>[] }[] = [];
+    const spy = vi.spyOn(client, 'send').mockImplementation((async (command: unknown) => {
+      const out = await send(command as never);
+      if (command instanceof QueryCommand) queries.push({ input: command.input as Record<string, unknown>, items: (out as { Items?: Record<string, unknown>[] }).Items ?? [] });
+      return out;
+    }) as never);
+    try {
+      await incentivesTasks({ task: 'processPage', runId, page: { index: 0, after: null } } as never);
+    } finally {
+      spy.mockRestore();
+    }
+    const partnerQueries = queries.filter((q) => (q.input.ExpressionAttributeValues as Record<string, unknown>)[':pk'] === `PTR#${pid}`);
+    expect(partnerQueries.length).toBeGreaterThan(0);
+    for (const q of partnerQueries) {
+      expect(q.input.FilterExpression).toBeUndefined();
+      expect(String(q.input.KeyConditionExpression)).toMatch(/sk/);
+    }
+    const read = partnerQueries.flatMap((q) => q.items.map((i) => String(i.sk)));
+    // The period's 3 sales; what is owed (the late sale's pointer, 2 claims); the late sale's period (its 5 + the late one).
+    expect(read.filter((sk) => sk.startsWith(`SALE#${P}-`))).toHaveLength(3);
+    expect(read.filter((sk) => sk.startsWith('DUE#'))).toHaveLength(3);
+    expect(read.filter((sk) => sk.startsWith(`SALE#${old}-`))).toHaveLength(6);
+    expect(read).toHaveLength(12);
+    expect((await partnerPartition(pid)).length).toBeGreaterThan(150);
+    const [payment] = await collect(runPayments(runId));
+    expect(payment!.lines.map((l) => `${l.sourceType} ${l.sourceId.split(':').pop()}`).sort()).toEqual(['mdf_claim ' + claims[0], 'mdf_claim ' + claims[1], 'rebate LATE-1', 'rebate P-1', 'rebate P-2', 'rebate P-3'].sort());
+    expect(payment!.amount).toBe(700 + 800 + 5_000 + 1_000 + 2_000 + 3_000);
   });
 
   it('processPage invoked again for a page of an approved run adds nothing', async () => {
