@@ -18,7 +18,7 @@ import {
   salesCutoffOf,
   getSale,
   listPrograms,
-  partnerPartition,
+  periodSales,
   putSales,
   reverseSale,
   runKey,
@@ -39,7 +39,7 @@ const INCLUDED_RUN = new Set(['CALCULATING', 'AWAITING_APPROVAL', 'APPROVED', 'P
 async function clawbackLines(sale: SaleRecord, periodCutoff: string, tier: Tier): Promise<Line[]> {
   const programs = await listPrograms();
   const period = sale.closedOn.slice(0, 7);
-  const accrued = accruedSales(await partnerPartition(sale.partnerId), period, periodCutoff);
+  const accrued = accruedSales(await periodSales(sale.partnerId, period), period, periodCutoff);
   const before = accrualLines(programs, tier, sale.partnerId, period, accrued);
   const after = accrualLines(programs, tier, sale.partnerId, period, accrued.filter((s) => s.dealId !== sale.dealId));
   return accrualDifference(before, after).map(({ template, difference }) => ({

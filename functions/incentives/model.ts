@@ -154,6 +154,33 @@ export function netByCurrency(lines: Line[]): Map<string, { net: Money; lines: L
   return out;
 }
 
+/**
+ * A payment's MDF claim lines, split into the chunks its confirmation commits one transaction each
+ * (of at most `maxItems` items): per claim 3 items (the claim PAID, its audit entry, its due entry
+ * deleted), per budget quarter in the chunk 1 (its `paid` moved by the chunk's sum), and 2 kept in
+ * every chunk for the payment and the run. Deterministic (the lines' order, grouped by budget
+ * quarter), so a retry cuts the same chunks. Always at least one chunk (possibly empty).
+ */
+export function confirmationChunks<T extends { sourceType: SourceType; budgetPeriod?: string }>(lines: T[], maxItems: number): T[][] {
+  const claims = lines.filter((l) => l.sourceType === 'mdf_claim');
+  const ordered = [...new Set(claims.map((l) => l.budgetPeriod))].flatMap((q) => claims.filter((l) => l.budgetPeriod === q));
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let items = 2;
+  for (const line of ordered) {
+    const cost = (c: T[]) => 3 + (c.some((l) => l.budgetPeriod === line.budgetPeriod) ? 0 : 1);
+    if (chunk.length && items + cost(chunk) > maxItems) {
+      chunks.push(chunk);
+      chunk = [];
+      items = 2;
+    }
+    items += cost(chunk);
+    chunk.push(line);
+  }
+  chunks.push(chunk);
+  return chunks;
+}
+
 export type PaymentStatus = 'PENDING' | 'PAID' | 'HELD' | 'CARRIED_FORWARD';
 
 /** Positive nets are paid (or HELD without a payee); zero or negative nets carry forward to the next run. */

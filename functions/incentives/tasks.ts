@@ -8,20 +8,26 @@ import { formatDisplay, money, type Money } from '../core/money.ts';
 import { isTransient, taskHandler } from '../core/tasks.ts';
 import { workflows } from '../core/workflow-client.ts';
 import type { Tier } from '../core/config.ts';
+import { claimKey } from '../mdf/store.ts';
 import { sendEmail } from '../notifications/email.ts';
 import { ensureExport } from './exports.ts';
 import { accrualLines, derivedId, lateSaleLines, netByCurrency, paymentStatusFor, periodBounds, previousMonth, type Line, type Program } from './model.ts';
 import {
   accruedSales,
+  partnerProfiles,
+  pointedItem,
   createRun,
+  dropDue,
+  dueSources,
   getRun,
-  confirmationFits,
   getRunForPeriod,
+  getSale,
   joinRun,
+  markLate,
   leaveRun,
   listPrograms,
   partnerIdsPage,
-  partnerPartition,
+  periodSales,
   putPayment,
   runPayments,
   saleKey,
@@ -83,33 +89,91 @@ type RunLookups = ReturnType<typeof runLookups>;
 
 const SETTLED_RUN = new Set(['APPROVED', 'PAID']);
 
+/** A partner's claims go into one payment item (at most 400 KB): beyond this, oldest first, the next run pays the rest. */
+export const MAX_CLAIMS_PER_PAYMENT = 500;
+
 const isSale = (i: Record<string, unknown>) => String(i.sk).startsWith('SALE#') && i.status === 'ACTIVE';
+const isLateDue = (i: Record<string, unknown>) => String(i.sk).startsWith('DUE#LATE#');
+const isClaimDue = (i: Record<string, unknown>) => String(i.sk).startsWith('DUE#MDF#');
+const keyOf = (i: Record<string, unknown>) => ({ pk: i.pk as string, sk: i.sk as string });
+
+/** The first instant after a period (its claims are those approved before it). */
+const afterPeriod = (period: string) => {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 1)).toISOString();
+};
+
+/**
+ * What a run reads of one partner, each one Query bounded by its key (store.ts header): the profile,
+ * the period's own sales, what is due (late sales, claims approved before the period ended and
+ * before the run started: a retried page sees exactly what the first attempt saw), and balances.
+ */
+async function gather(run: RunRecord, partnerId: string, runs: RunLookups) {
+  const end = afterPeriod(run.period);
+  const [sales, due] = await Promise.all([periodSales(partnerId, run.period), dueSources(partnerId, run.createdAt < end ? run.createdAt : end)]);
+  return { sales, due, balances: await balancesDue(run, partnerId, due, runs) };
+}
+
+/** A run that will never pay what it wrote (its carried balance, or the clawback of what it paid). */
+const DEAD_RUN = new Set(['REJECTED', 'FAILED']);
+
+/**
+ * The clawbacks and carried balances the DUE#BAL# pointers name; a pointer whose balance is settled
+ * (taken by an APPROVED or PAID run, a clawback no longer PENDING) or can never be paid (it comes
+ * from a rejected or failed run) is dropped.
+ */
+async function balancesDue(run: RunRecord, partnerId: string, due: Record<string, unknown>[], runs: RunLookups): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const pointer of due.filter((i) => String(i.sk).startsWith('DUE#BAL#'))) {
+    const item = await pointedItem(partnerId, String(pointer.ref));
+    const takenBy = item?.payoutRunId as string | undefined;
+    const origin = item ? String(item.fromRunId ?? item.compensatesRunId) : '';
+    const stale =
+      !item ||
+      (item.type === 'clawback' && item.status !== 'PENDING') ||
+      (takenBy !== undefined && takenBy !== run.runId && SETTLED_RUN.has((await runs.status(takenBy)) ?? '')) ||
+      DEAD_RUN.has((await runs.status(origin)) ?? '');
+    if (stale) await dropDue(keyOf(pointer));
+    else out.push(item);
+  }
+  return out;
+}
 
 /**
  * Late sales this run accrues: ACTIVE sales of earlier periods posted after their period's run cut
  * off sales, once that run is settled (APPROVED or PAID: never rejected any more), posted before
- * this run's own cut-off, and not taken by another run. Each is taken with a conditional write; the
- * lines are the difference the taken ones make to their period's accrual (lateSaleLines).
+ * this run's own cut-off, and not taken by another run. They are found through their DUE#LATE#
+ * entries; each period with one is read (its sales: one Query) to check the sale itself and to
+ * know what the period accrued. Each is taken with a conditional write; the lines are the
+ * difference the taken ones make to their period's accrual (lateSaleLines). Entries that point at
+ * nothing owed any more (the sale was on time after all, reversed, or paid by a settled run) are dropped.
  */
-async function lateSaleLinesFor(run: RunRecord, partnerId: string, tier: Tier, items: Record<string, unknown>[], programs: Program[], runs: RunLookups): Promise<(Line & { lateDealIds: string[] })[]> {
+async function lateSaleLinesFor(run: RunRecord, partnerId: string, tier: Tier, due: Record<string, unknown>[], programs: Program[], runs: RunLookups): Promise<(Line & { lateDealIds: string[] })[]> {
   const { start } = periodBounds(run.period);
   const cutoff = salesCutoffOf(run);
   const byPeriod = new Map<string, Record<string, unknown>[]>();
-  for (const i of items) {
-    if (!isSale(i) || String(i.closedOn) >= start || String(i.createdAt) >= cutoff) continue;
-    const period = String(i.closedOn).slice(0, 7);
-    const group = byPeriod.get(period);
-    if (group) group.push(i);
-    else byPeriod.set(period, [i]);
+  for (const entry of due) {
+    if (!isLateDue(entry) || String(entry.closedOn) >= start) continue;
+    const period = String(entry.closedOn).slice(0, 7);
+    byPeriod.set(period, [...(byPeriod.get(period) ?? []), entry]);
   }
   const out: (Line & { lateDealIds: string[] })[] = [];
-  for (const [period, sales] of byPeriod) {
+  for (const [period, entries] of byPeriod) {
     const periodRun = await runs.forPeriod(period);
     if (!periodRun || !SETTLED_RUN.has(periodRun.status)) continue;
     const periodCutoff = salesCutoffOf(periodRun);
-    const candidates = sales.filter((i) => String(i.createdAt) >= periodCutoff && (i.payoutRunId === undefined || i.payoutRunId === run.runId));
+    const sales = await periodSales(partnerId, period);
+    const bySk = new Map(sales.map((i) => [String(i.sk), i]));
+    const candidates: Record<string, unknown>[] = [];
+    for (const entry of entries) {
+      const s = bySk.get(saleKey(partnerId, String(entry.closedOn), String(entry.dealId)).sk);
+      const takenBy = s?.payoutRunId as string | undefined;
+      const stale = !s || s.status !== 'ACTIVE' || String(s.createdAt) < periodCutoff || (takenBy !== undefined && takenBy !== run.runId && SETTLED_RUN.has((await runs.status(takenBy)) ?? ''));
+      if (stale) await dropDue(keyOf(entry));
+      else if (String(s.createdAt) < cutoff && (takenBy === undefined || takenBy === run.runId)) candidates.push(s);
+    }
     const taken: Record<string, unknown>[] = [];
-    for (const i of candidates) if (await joinRun({ pk: i.pk as string, sk: i.sk as string }, run.runId)) taken.push(i);
+    for (const i of candidates) if (await joinRun(keyOf(i), run.runId)) taken.push(i);
     if (!taken.length) continue;
     const lines = lateSaleLines(programs, tier, partnerId, period, accruedSales(sales, period, periodCutoff, run.runId), taken.map((i) => strip<SaleRecord>(i)!));
     const lateDealIds = taken.map((i) => String(i.dealId));
@@ -119,48 +183,47 @@ async function lateSaleLinesFor(run: RunRecord, partnerId: string, tier: Tier, i
 }
 
 /** One partner's share of a run: gather, take the sources for this run, net per currency, write payments. */
-async function processPartner(run: RunRecord, partnerId: string, programs: Program[], runs: RunLookups) {
-  const items = await partnerPartition(partnerId);
-  const profile = items.find((i) => i.sk === 'META');
+async function processPartner(run: RunRecord, partnerId: string, profile: Record<string, unknown> | undefined, programs: Program[], runs: RunLookups) {
   if (!profile) return;
+  const { sales: periodItems, due, balances: held } = await gather(run, partnerId, runs);
   const tier = profile.tier as Tier;
-  const { start, end } = periodBounds(run.period);
   const mine = (i: Record<string, unknown>) => i.payoutRunId === undefined || i.payoutRunId === run.runId;
   const lines: StoredLine[] = [];
   const line = (l: Line, extra: Partial<StoredLine> = {}): StoredLine => ({ lineId: derivedId('lin', run.runId, partnerId, l.sourceType, l.sourceId), ...l, ...extra });
   // Only what existed when the run started: a retried page then sees exactly what the first attempt saw.
   const beforeRun = (at: unknown) => String(at) < run.createdAt;
 
-  const claims = items
-    .filter((i) => String(i.sk).startsWith('CLM#') && i.status === 'APPROVED' && mine(i) && beforeRun(i.approvedAt) && String(i.approvedAt) <= `${end}T23:59:59.999Z`)
-    // Oldest first, and those this run already took (a retried page) before any other.
-    .sort((a, b) => Number(b.payoutRunId === run.runId) - Number(a.payoutRunId === run.runId) || String(a.approvedAt).localeCompare(String(b.approvedAt)) || String(a.sk).localeCompare(String(b.sk)));
-  // A payment's confirmation is one transaction: a partner's run takes only the claims that fit in
-  // it (oldest first); the rest wait for the next run.
+  // Approved claims awaiting payment, oldest first (key order), as many as one payment item holds;
+  // past that, any this run took in an earlier attempt is let go again, so none is left stranded.
   let taken = 0;
-  const budgets = new Set<string>();
-  for (const claim of claims) {
-    if (!confirmationFits(taken + 1, budgets.size + (budgets.has(String(claim.period)) ? 0 : 1))) break;
-    if (!(await joinRun({ pk: claim.pk as string, sk: claim.sk as string }, run.runId))) continue;
+  for (const claim of due.filter(isClaimDue)) {
+    const key = claimKey(partnerId, claim.claimId as string);
+    if (taken >= MAX_CLAIMS_PER_PAYMENT) {
+      await leaveRun(key, run.runId);
+      continue;
+    }
+    if (!(await joinRun(key, run.runId))) continue;
     taken++;
-    budgets.add(String(claim.period));
-    lines.push(line({ sourceType: 'mdf_claim', sourceId: claim.claimId as string, description: `MDF claim, invoice ${String(claim.invoiceNumber)}`, amount: claim.approvedAmount as Money }, { budgetPeriod: claim.period as string }));
+    lines.push(line({ sourceType: 'mdf_claim', sourceId: claim.claimId as string, description: `MDF claim, invoice ${String(claim.invoiceNumber)}`, amount: claim.approvedAmount as Money }, { budgetPeriod: claim.period as string, approvedAt: claim.approvedAt as string }));
   }
   // The period's own sales: posted before the run's cut-off (never taken by a run: only late ones are).
+  // Those posted since (within the settle time before the run started) are late: give each its entry.
   const cutoff = salesCutoffOf(run);
-  const sales = items
-    .filter((i) => isSale(i) && String(i.closedOn) >= start && String(i.closedOn) <= end && String(i.createdAt) < cutoff && i.payoutRunId === undefined)
-    .map((i) => strip<SaleRecord>(i)!);
+  const sales: SaleRecord[] = [];
+  for (const i of periodItems.filter((x) => isSale(x) && x.payoutRunId === undefined)) {
+    if (String(i.createdAt) < cutoff) sales.push(strip<SaleRecord>(i)!);
+    else await markLate(partnerId, strip<SaleRecord>(i)!);
+  }
   lines.push(...accrualLines(programs, tier, partnerId, run.period, sales).map((l) => line(l)));
-  for (const { lateDealIds, ...l } of await lateSaleLinesFor(run, partnerId, tier, items, programs, runs)) lines.push(line(l, { lateDealIds }));
-  for (const clawback of items.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i) && beforeRun(i.createdAt))) {
+  for (const { lateDealIds, ...l } of await lateSaleLinesFor(run, partnerId, tier, due, programs, runs)) lines.push(line(l, { lateDealIds }));
+  for (const clawback of held.filter((i) => String(i.sk).startsWith('CLAWBACK#') && i.status === 'PENDING' && mine(i) && beforeRun(i.createdAt))) {
     if (!SETTLED_RUN.has((await runs.status(clawback.compensatesRunId as string)) ?? '')) continue;
-    if (!(await joinRun({ pk: clawback.pk as string, sk: clawback.sk as string }, run.runId))) continue;
+    if (!(await joinRun(keyOf(clawback), run.runId))) continue;
     for (const l of clawback.lines as Line[]) lines.push(line({ ...l, sourceType: 'clawback', sourceId: `${l.sourceId}:${String(clawback.dealId)}` }));
   }
-  for (const carry of items.filter((i) => String(i.sk).startsWith('CARRY#') && i.fromRunId !== run.runId && mine(i) && beforeRun(i.createdAt))) {
+  for (const carry of held.filter((i) => String(i.sk).startsWith('CARRY#') && i.fromRunId !== run.runId && mine(i) && beforeRun(i.createdAt))) {
     if (!SETTLED_RUN.has((await runs.status(carry.fromRunId as string)) ?? '')) continue;
-    if (!(await joinRun({ pk: carry.pk as string, sk: carry.sk as string }, run.runId))) continue;
+    if (!(await joinRun(keyOf(carry), run.runId))) continue;
     lines.push(line({ sourceType: 'carry_forward', sourceId: `${String(carry.fromRunId)}:${(carry.amount as Money).currency}`, description: `Balance carried from run ${String(carry.fromRunId)}`, amount: carry.amount as Money }));
   }
   for (const [currency, { net, lines: currencyLines }] of netByCurrency(lines)) {
@@ -188,7 +251,7 @@ async function processPartner(run: RunRecord, partnerId: string, programs: Progr
       },
       carried,
     );
-    if (status === 'HELD') for (const l of claimLines) await leaveRun({ pk: `PTR#${partnerId}`, sk: `CLM#${l.sourceId}` }, run.runId);
+    if (status === 'HELD') for (const l of claimLines) await leaveRun(claimKey(partnerId, l.sourceId), run.runId);
   }
 }
 
@@ -197,9 +260,10 @@ async function processPage(input: { runId: string; page: { index: number; after:
   const run = await getRun(input.runId);
   if (!run || run.status !== 'CALCULATING') return { skipped: true };
   const [{ partnerIds }, programs] = await Promise.all([partnerIdsPage(input.page.after, PAGE_SIZE), listPrograms()]);
+  const profiles = await partnerProfiles(partnerIds);
   const runs = runLookups();
   for (let i = 0; i < partnerIds.length; i += PARTNER_CONCURRENCY) {
-    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, programs, runs).catch((error) => holdPartner(run, id, error))));
+    await Promise.all(partnerIds.slice(i, i + PARTNER_CONCURRENCY).map((id) => processPartner(run, id, profiles.get(id), programs, runs).catch((error) => holdPartner(run, id, error, runs))));
   }
   return { partners: partnerIds.length };
 }
@@ -213,13 +277,17 @@ export const NO_CURRENCY = 'XXX';
  * this run took from the partner and records a HELD payment with reason calculation_error, which
  * finance sees in the run and in its email. The next run tries the partner again.
  */
-async function holdPartner(run: RunRecord, partnerId: string, error: unknown): Promise<void> {
+async function holdPartner(run: RunRecord, partnerId: string, error: unknown, runs: RunLookups): Promise<void> {
   if (isTransient(error)) throw error;
   const message = `${(error as Error)?.name ?? 'Error'}: ${String((error as Error)?.message ?? error).slice(0, 300)}`;
   logger.error('partner calculation failed; payment held', { runId: run.runId, partnerId, error: message });
-  for (const item of await partnerPartition(partnerId)) {
-    if (item.payoutRunId === run.runId) await leaveRun({ pk: item.pk as string, sk: item.sk as string }, run.runId);
+  // What this run may have taken from the partner: its claims and late sales (through what is due) and balances.
+  const { due, balances: held } = await gather(run, partnerId, runs);
+  for (const entry of due) {
+    if (isClaimDue(entry)) await leaveRun(claimKey(partnerId, entry.claimId as string), run.runId);
+    else if (isLateDue(entry)) await leaveRun(saleKey(partnerId, String(entry.closedOn), String(entry.dealId)), run.runId);
   }
+  for (const item of held) if (item.payoutRunId === run.runId) await leaveRun(keyOf(item), run.runId);
   const profile = await getPartner(partnerId);
   await putPayment({
     paymentId: derivedId('pay', run.runId, partnerId, NO_CURRENCY),
@@ -288,9 +356,12 @@ async function finalizeRun(input: { runId: string }) {
 async function releaseSources(runId: string) {
   for await (const payment of runPayments(runId)) {
     for (const l of payment.lines) {
-      if (l.sourceType === 'mdf_claim') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLM#${l.sourceId}` }, runId);
+      if (l.sourceType === 'mdf_claim') await leaveRun(claimKey(payment.partnerId, l.sourceId), runId);
       if (l.sourceType === 'clawback') await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CLAWBACK#${l.sourceId.split(':').pop()}` }, runId);
-      for (const dealId of l.lateDealIds ?? []) await leaveRun(saleKey(payment.partnerId, dealId), runId);
+      for (const dealId of l.lateDealIds ?? []) {
+        const sale = await getSale(payment.partnerId, dealId);
+        if (sale) await leaveRun(saleKey(payment.partnerId, sale.closedOn, sale.dealId), runId);
+      }
       if (l.sourceType === 'carry_forward') {
         const [fromRunId, currency] = l.sourceId.split(':');
         await leaveRun({ pk: `PTR#${payment.partnerId}`, sk: `CARRY#${fromRunId}#${currency}` }, runId);

@@ -14,6 +14,8 @@ import type { FundRequestInput } from './schema.ts';
  * - claim:         pk = PTR#<partnerId>, sk = CLM#<id>           history pk = CLM#<id>
  * - invoice lock:  pk = LOCK#INVOICE#<partnerId>#<invoice>, sk = LOCK (one claim per invoice number)
  * - approved claims by month (payout runs): gsi1pk = CLAIMS#APPROVED#<YYYY-MM>, gsi1sk = <partnerId>#<claimId>
+ * - approved claim awaiting payment: pk = PTR#<partnerId>, sk = DUE#MDF#<approvedAt>#<claimId>, written with the
+ *   approval, deleted with the payment's confirmation (what a payout run reads, see incentives/store.ts)
  * Money moves only in TransactWriteItems whose conditions guard `available`, `remaining`, `unpaid`.
  */
 export type FundRequestStatus = 'SUBMITTED' | 'AWAITING_APPROVAL' | 'APPROVED' | 'REJECTED' | 'CHANGES_REQUESTED' | 'CLOSED';
@@ -74,6 +76,18 @@ export const budgetKey = (partnerId: string, period: string) => ({ pk: `PTR#${pa
 export const budgetHistoryPk = (partnerId: string, period: string) => `BUDGET#${partnerId}#${period}`;
 export const fundRequestKey = (partnerId: string, id: string) => ({ pk: `PTR#${partnerId}`, sk: `FRQ#${id}` });
 export const claimKey = (partnerId: string, id: string) => ({ pk: `PTR#${partnerId}`, sk: `CLM#${id}` });
+export const claimDueKey = (partnerId: string, approvedAt: string, id: string) => ({ pk: `PTR#${partnerId}`, sk: `DUE#MDF#${approvedAt}#${id}` });
+/** A claim's entry among what is due to its partner: the approved facts a payout run needs (they no longer change). */
+export const claimDueItem = (claim: Pick<ClaimRecord, 'partnerId' | 'claimId' | 'invoiceNumber' | 'period'>, approved: Money, approvedAt: string) => ({
+  ...claimDueKey(claim.partnerId, approvedAt, claim.claimId),
+  type: 'claim_due',
+  partnerId: claim.partnerId,
+  claimId: claim.claimId,
+  invoiceNumber: claim.invoiceNumber,
+  period: claim.period,
+  approvedAmount: approved,
+  approvedAt,
+});
 const invoiceLockKey = (partnerId: string, invoice: string) => ({ pk: `LOCK#INVOICE#${partnerId}#${normaliseInvoice(invoice)}`, sk: 'LOCK' });
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
@@ -492,6 +506,7 @@ export function settleClaim(claim: ClaimRecord, approved: Money, actor: string, 
         ExpressionAttributeValues: { ':a': approved.amount, ':cur': approved.currency, ':one': 1 },
       },
     },
+    { Put: { TableName: T(), Item: claimDueItem(claim, approved, now), ConditionExpression: 'attribute_not_exists(pk)' } },
     claimAudit(claim, 'IN_REVIEW', 'APPROVED', actor, 'approved', comment ?? `Approved ${approved.amount} of ${claim.amount.amount} ${approved.currency}`),
     auditPut(budgetHistoryPk(claim.partnerId, claim.period), { at: now, actor, action: 'claim_approved', fromStatus: null, toStatus: null, comment: `${approved.amount} reserved → approved for ${claim.claimId}` }),
   ]);

@@ -193,7 +193,7 @@ describe('payout run at scale', () => {
               revenue: { amount: 1 + Math.floor(random() * 5_000_000), currency: 'USD' },
             };
             sales.push(sale);
-            yield { ...saleKey(partnerId, sale.dealId), type: 'sale', ...sale, partnerId, status: 'ACTIVE', createdAt };
+            yield { ...saleKey(partnerId, sale.closedOn, sale.dealId), type: 'sale', ...sale, partnerId, status: 'ACTIVE', createdAt };
           }
           const lines = accrualLines([program], tier, partnerId, P, sales);
           expectedLines += lines.length;

@@ -6,6 +6,7 @@ import { money } from '../../functions/core/money.ts';
 import {
   accrualDifference,
   accrualLines,
+  confirmationChunks,
   currencyMismatches,
   lateSaleLines,
   derivedId,
@@ -441,5 +442,29 @@ describe('derived ids, CSV cells, periods', () => {
     expect(periodBounds('2023-02')).toEqual({ start: '2023-02-01', end: '2023-02-28' });
     expect(periodBounds('2024-04')).toEqual({ start: '2024-04-01', end: '2024-04-30' });
     expect(periodBounds('2024-12')).toEqual({ start: '2024-12-01', end: '2024-12-31' });
+  });
+});
+
+describe('confirmationChunks (a payment\'s claims, one transaction a chunk)', () => {
+  const claimLine = (i: number, quarter: string) => ({ sourceType: 'mdf_claim' as const, sourceId: `clm_${i}`, budgetPeriod: quarter });
+  const itemsOf = (chunk: { sourceId: string; budgetPeriod?: string }[]) => 2 + 3 * chunk.length + new Set(chunk.map((l) => l.budgetPeriod)).size;
+
+  it('every claim in exactly one chunk, each chunk within 100 items, the same chunks every time', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('2026-Q1', '2026-Q2', '2026-Q3', '2025-Q4'), { maxLength: 400 }), (quarters) => {
+        const lines = [...quarters.map((q, i) => claimLine(i, q)), { sourceType: 'rebate' as const, sourceId: 'prg:D-1' }];
+        const chunks = confirmationChunks(lines, 100);
+        expect(chunks.length).toBeGreaterThanOrEqual(1);
+        expect(chunks.flat().map((l) => l.sourceId).sort()).toEqual(quarters.map((_, i) => `clm_${i}`).sort());
+        for (const chunk of chunks) expect(itemsOf(chunk)).toBeLessThanOrEqual(100);
+        expect(confirmationChunks(lines, 100)).toEqual(chunks);
+      }),
+    );
+  });
+
+  it('130 claims of one quarter: 32 a chunk (2 + 32 × 3 + 1 = 99 items), 5 chunks; no claims: one empty chunk', () => {
+    const chunks = confirmationChunks(Array.from({ length: 130 }, (_, i) => claimLine(i, '2026-Q1')), 100);
+    expect(chunks.map((c) => c.length)).toEqual([32, 32, 32, 32, 2]);
+    expect(confirmationChunks([{ sourceType: 'rebate' as const, sourceId: 'x' }], 100)).toEqual([[]]);
   });
 });

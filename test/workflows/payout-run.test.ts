@@ -1,15 +1,15 @@
 import { provisionPartnerDirectly } from '../../local/demo.ts';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { setPayeeReference } from '../../functions/applications/store.ts';
 import { config, type Tier } from '../../functions/core/config.ts';
 import { ddb, tableName } from '../../functions/core/ddb.ts';
 import { newId } from '../../functions/core/ids.ts';
 import type { Money } from '../../functions/core/money.ts';
-import { budgetKey, claimKey, getBudget, getClaim } from '../../functions/mdf/store.ts';
+import { budgetKey, claimDueItem, claimDueKey, claimKey, getBudget, getClaim } from '../../functions/mdf/store.ts';
 import { accrualLines, derivedId, netByCurrency, paymentStatusFor, type Line, type Program, type Sale } from '../../functions/incentives/model.ts';
-import { createProgram, createRun, getRun, partnerPartition, putSales, runPayments, transitionRun, type PaymentRecord } from '../../functions/incentives/store.ts';
+import { balanceDueKey, confirmChunk, confirmationChunks, createProgram, createRun, getPayment, getRun, getSale, partnerPartition, putSales, runPayments, transitionRun, type PaymentRecord } from '../../functions/incentives/store.ts';
 import { handler as incentivesTasks } from '../../functions/incentives/tasks.ts';
 import type { LocalSystem } from '../../local/runtime.ts';
 import { parseCsv } from '../support/csv.ts';
@@ -90,32 +90,49 @@ async function postSales(partnerId: string, sales: Sale[]) {
   expect(res.body.accepted).toBe(sales.length);
 }
 
-/** An MDF claim approved at `approvedAt`, written as the claims workflow leaves it (no money behind it in a budget). */
-async function putApprovedClaim(partnerId: string, amount: number, approvedAt: string): Promise<string> {
+/**
+ * An MDF claim approved at `approvedAt`, written as the claims workflow leaves it (settleClaim: the
+ * claim and its DUE#MDF# entry; no money behind it in a budget unless `quarter` names one).
+ */
+async function putApprovedClaim(partnerId: string, amount: number, approvedAt: string, quarter = `${approvedAt.slice(0, 4)}-Q1`): Promise<string> {
   const claimId = newId('claim');
+  const claim = {
+    ...claimKey(partnerId, claimId),
+    type: 'claim',
+    claimId,
+    partnerId,
+    fundRequestId: newId('fundRequest'),
+    period: quarter,
+    invoiceNumber: `INV-${claimId.slice(-6)}`,
+    amount: usd(amount),
+    approvedAmount: usd(amount),
+    activityCompletedOn: approvedAt.slice(0, 10),
+    files: [],
+    status: 'APPROVED',
+    approvedAt,
+    createdAt: approvedAt,
+    updatedAt: approvedAt,
+  };
   await ddb().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: {
-        ...claimKey(partnerId, claimId),
-        type: 'claim',
-        claimId,
-        partnerId,
-        fundRequestId: newId('fundRequest'),
-        period: `${approvedAt.slice(0, 4)}-Q1`,
-        invoiceNumber: `INV-${claimId.slice(-6)}`,
-        amount: usd(amount),
-        approvedAmount: usd(amount),
-        activityCompletedOn: approvedAt.slice(0, 10),
-        files: [],
-        status: 'APPROVED',
-        approvedAt,
-        createdAt: approvedAt,
-        updatedAt: approvedAt,
-      },
+    new TransactWriteCommand({
+      TransactItems: [{ Put: { TableName: tableName(), Item: claim } }, { Put: { TableName: tableName(), Item: claimDueItem(claim, usd(amount), approvedAt) } }],
     }),
   );
   return claimId;
+}
+
+/** Moves a claim's approval back in time: the claim's approvedAt and its DUE#MDF# entry (keyed by it). */
+async function backdateApproval(partnerId: string, claimId: string, approvedAt: string) {
+  const claim = (await getClaim(partnerId, claimId)) as unknown as { approvedAt: string; approvedAmount: Money; invoiceNumber: string; period: string };
+  await ddb().send(
+    new TransactWriteCommand({
+      TransactItems: [
+        { Update: { TableName: tableName(), Key: claimKey(partnerId, claimId), UpdateExpression: 'SET approvedAt = :at', ExpressionAttributeValues: { ':at': approvedAt } } },
+        { Delete: { TableName: tableName(), Key: claimDueKey(partnerId, claim.approvedAt, claimId), ConditionExpression: 'attribute_exists(pk)' } },
+        { Put: { TableName: tableName(), Item: claimDueItem({ partnerId, claimId, invoiceNumber: claim.invoiceNumber, period: claim.period }, claim.approvedAmount, approvedAt) } },
+      ],
+    }),
+  );
 }
 
 /** The demo partner (gold: claims up to 50,000 are approved automatically) with approved MDF claims, through HTTP. */
@@ -466,7 +483,7 @@ describe('payout-run workflow (real ASL, local engine)', () => {
     const demo = await demoWithClaims([10_000, 5_000]);
     const [paidClaim, newClaim] = demo.claimIds as [string, string];
     // The first was approved last month (M); the second this month (M+1).
-    await ddb().send(new UpdateCommand({ TableName: tableName(), Key: claimKey(demo.partnerId, paidClaim), UpdateExpression: 'SET approvedAt = :at', ExpressionAttributeValues: { ':at': `${M}-20T10:00:00.000Z` } }));
+    await backdateApproval(demo.partnerId, paidClaim, `${M}-20T10:00:00.000Z`);
     await api.put(`/partners/${demo.partnerId}/payee`, { payeeReference: 'DE00 6666' }, { token: demo.tokens.partner });
     // Another partner's claim, approved in M, whose payment is still owed (not confirmed) when M+1 runs.
     const other = await newPartner({ payee: 'DE00 7777' });
@@ -530,41 +547,88 @@ describe('payout-run workflow (real ASL, local engine)', () => {
     expect(await payoutRunIdOf(pid, claimId)).toBe(rC.runId);
   });
 
-  it('a partner with more approved claims than one confirmation can carry: the run takes the oldest that fit, the next run the rest; both confirm', async () => {
+  it('130 approved claims of one partner (more than one transaction can mark PAID), runs of two periods started together: each claim is paid once, each payment = Σ its lines, confirmation in chunks survives a retry and a duplicate', async () => {
     await boot();
     const [M2, M1] = [month(-2), month(-1)];
-    const pid = await newPartner({ payee: 'DE00 4848' });
+    const N = 130;
+    const pid = await newPartner({ payee: 'DE00 1300' });
+    // Two budget quarters, so chunks carry more than one budget update.
+    const quarters = [`${M2.slice(0, 4)}-Q1`, `${M2.slice(0, 4)}-Q2`];
+    for (const quarter of quarters) {
+      await ddb().send(
+        new PutCommand({
+          TableName: tableName(),
+          Item: { ...budgetKey(pid, quarter), type: 'budget', partnerId: pid, period: quarter, currency: 'USD', allocated: 1_000_000, reserved: 0, approved: (N / 2) * 1_000, paid: 0, unpaid: (N / 2) * 1_000, available: 0, version: 1 },
+        }),
+      );
+    }
     const claimIds: string[] = [];
-    for (let i = 0; i < 50; i++) claimIds.push(await putApprovedClaim(pid, 1_000, new Date(Date.parse(`${M2}-05T00:00:00Z`) + i * 1000).toISOString()));
-    const quarter = `${M2.slice(0, 4)}-Q1`;
-    await ddb().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...budgetKey(pid, quarter), type: 'budget', partnerId: pid, period: quarter, currency: 'USD', allocated: 100_000, reserved: 0, approved: 50_000, paid: 0, unpaid: 50_000, available: 50_000, version: 1 },
-      }),
-    );
-    const confirm = async (runId: string) => {
-      const paymentId = derivedId('pay', runId, pid, 'USD');
-      const res = await api.post(`/payout-runs/${runId}/payments`, { payments: [{ paymentId, paidOn: `${C}-02`, bankReference: `B-${runId.slice(-4)}` }] }, { token: finance });
-      expect(res.status, res.text).toBe(200);
-      expect(res.body).toMatchObject({ confirmed: [paymentId], status: 'PAID' });
-    };
+    for (let i = 0; i < N; i += 10) {
+      claimIds.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => putApprovedClaim(pid, 1_000, new Date(Date.parse(`${M2}-05T00:00:00Z`) + (i + j) * 1000).toISOString(), quarters[(i + j) % 2])))));
+    }
+    expect(confirmationChunks({ lines: claimIds.map((id, i) => ({ lineId: id, sourceType: 'mdf_claim', sourceId: id, description: '', amount: usd(1_000), budgetPeriod: quarters[i % 2] })) }).length).toBeGreaterThan(2);
 
-    const first = await startRun(M2);
-    // payment + run + (claim + its audit entry) × 48 + one budget = 99 of DynamoDB's 100 items.
-    expect(first.run.totals).toEqual([{ currency: 'USD', amount: 48_000, payments: 1 }]);
-    for (const [i, id] of claimIds.entries()) expect(await payoutRunIdOf(pid, id)).toBe(i < 48 ? first.runId : undefined);
-    await approve(first.runId);
-    await confirm(first.runId);
-    expect(await getBudget(pid, quarter)).toMatchObject({ paid: 48_000, unpaid: 2_000 });
+    // Both runs may take these claims (approved before either period ended); their pages race.
+    const [r2, r1] = await Promise.all([startRun(M2, 60_000), startRun(M1, 60_000)]);
+    const payments = (await Promise.all([r2.runId, r1.runId].map((runId) => collect(runPayments(runId))))).flat();
+    const paidClaims = payments.flatMap((p) => p.lines.filter((l) => l.sourceType === 'mdf_claim').map((l) => l.sourceId));
+    expect(paidClaims.sort()).toEqual([...claimIds].sort());
+    for (const p of payments) expect(p.amount).toBe(p.lines.reduce((sum, l) => sum + l.amount.amount, 0));
+    expect(r2.run.totals.concat(r1.run.totals).reduce((sum: number, t: { amount: number }) => sum + t.amount, 0)).toBe(N * 1_000);
+    for (const p of payments) for (const l of p.lines) expect(await payoutRunIdOf(pid, l.sourceId)).toBe(p.runId);
+    await Promise.all([approve(r2.runId), approve(r1.runId)]);
 
-    const second = await startRun(M1);
-    expect(second.run.totals).toEqual([{ currency: 'USD', amount: 2_000, payments: 1 }]);
-    await approve(second.runId);
-    await confirm(second.runId);
-    expect(await getBudget(pid, quarter)).toMatchObject({ paid: 50_000, unpaid: 0 });
-    for (const id of claimIds) expect((await getClaim(pid, id))!.status).toBe('PAID');
-  });
+    // The bigger payment: one chunk committed by itself first (a confirmation that stopped there), then
+    // two confirmations at once complete it; the other payment is confirmed normally.
+    const [big, small] = [...payments].sort((a, b) => b.lines.length - a.lines.length) as [PaymentRecord, PaymentRecord?];
+    const chunks = confirmationChunks(big);
+    if (chunks.length > 1) {
+      expect(await confirmChunk(big, 0, 'B-1300', FINANCE)).toBe(true);
+      expect(await confirmChunk(big, 0, 'B-1300', FINANCE)).toBe(false);
+      expect((await getPayment(big.runId, big.paymentId))!.status).toBe('PENDING');
+    }
+    const confirm = (p: PaymentRecord) => api.post(`/payout-runs/${p.runId}/payments`, { payments: [{ paymentId: p.paymentId, paidOn: `${C}-02`, bankReference: 'B-1300' }] }, { token: finance });
+    const both = await Promise.all([confirm(big), confirm(big)]);
+    for (const res of both) expect(res.status, res.text).toBe(200);
+    expect(both.flatMap((r) => r.body.confirmed)).toEqual([big.paymentId]);
+    expect(both.flatMap((r) => r.body.alreadyPaid)).toEqual([big.paymentId]);
+    if (small) expect((await confirm(small)).body.confirmed).toEqual([small.paymentId]);
+    // Once more: nothing moves twice.
+    expect((await confirm(big)).body).toMatchObject({ confirmed: [], alreadyPaid: [big.paymentId] });
+
+    for (const p of payments) {
+      expect(await getPayment(p.runId, p.paymentId)).toMatchObject({ status: 'PAID', amount: p.amount });
+      for (const l of p.lines) expect(await getClaim(pid, l.sourceId)).toMatchObject({ status: 'PAID', paymentId: p.paymentId });
+    }
+    for (const quarter of quarters) expect(await getBudget(pid, quarter)).toMatchObject({ paid: (N / 2) * 1_000, unpaid: 0 });
+    for (const runId of [r2.runId, r1.runId]) expect((await runStatus(runId)).status).toBe('PAID');
+    // Nothing is due any more: a later run pays no claim again.
+    expect((await partnerPartition(pid)).filter((i) => String(i.sk).startsWith('DUE#'))).toEqual([]);
+    const rC = await startRun(C);
+    expect(rC.run.totals).toEqual([]);
+  }, 180_000);
+
+  it('a retried page over 130 claims (twice, and twice at once) writes the same one payment: every claim once, amount = Σ lines', async () => {
+    await useFreshTable();
+    const pid = (await manyPartners(1))[0]!;
+    const N = 130;
+    const at = Date.parse(`${month(-1)}-05T00:00:00Z`);
+    const claimIds = await Promise.all(Array.from({ length: N }, (_, i) => putApprovedClaim(pid, 100 + i, new Date(at + i * 1000).toISOString())));
+    await new Promise((r) => setTimeout(r, 5));
+    const runId = newId('payoutRun');
+    expect(await createRun({ runId, period: month(-1), status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: 'test' })).toBe('ok');
+    const page = { index: 0, after: null };
+    const processPage = () => incentivesTasks({ task: 'processPage', runId, page } as never);
+    await processPage();
+    const once = await collect(runPayments(runId));
+    await processPage();
+    const concurrent = await Promise.allSettled([processPage(), processPage()]);
+    expect(concurrent.filter((r): r is PromiseRejectedResult => r.status === 'rejected').every((r) => (r.reason as Error).name === 'TransientError')).toBe(true);
+    expect(await collect(runPayments(runId))).toEqual(once);
+    expect(once).toHaveLength(1);
+    expect(once[0]!.lines.map((l) => l.sourceId).sort()).toEqual([...claimIds].sort());
+    expect(once[0]!.amount).toBe(claimIds.reduce((sum, _, i) => sum + 100 + i, 0));
+  }, 120_000);
 
   it('a sale reversed while its run is still CALCULATING (before its page) is not clawed back later', async () => {
     const sys = await boot();
@@ -616,7 +680,7 @@ describe('late sales (posted after their period\'s run started)', () => {
     return { P2, P1, pid };
   }
   const linesOf = async (runId: string, partnerId: string) => (await collect(runPayments(runId))).filter((p) => p.partnerId === partnerId).flatMap((p) => p.lines);
-  const saleItem = async (partnerId: string, dealId: string) => (await partnerPartition(partnerId)).find((i) => i.sk === `SALE#${dealId}`)!;
+  const saleItem = async (partnerId: string, dealId: string) => (await getSale(partnerId, dealId))!;
 
   it('are left out of that run, and paid once by the next run that starts after it is settled: own rebate + the volume-tier difference', async () => {
     await boot();
@@ -753,6 +817,64 @@ describe('retried page', () => {
     else expect(joined).toBeUndefined();
   });
 
+  it('a page reads only the period and what is owed: Queries by key condition alone, none of the partner\'s history', async () => {
+    await useFreshTable();
+    const [P, old] = [month(-1), month(-3)];
+    const rebate: Program = { programId: newId('program'), name: 'Rebate', kind: 'rebate', currency: 'USD', startDate: `${month(-12)}-01`, endDate: '2099-12-31', rebate: { rateBps: 1_000 } };
+    await createProgram(rebate, 'test');
+    const pid = (await manyPartners(1))[0]!;
+    const earlier = new Date(Date.now() - 60_000).toISOString();
+    // History: 11 earlier months of sales and 30 claims already paid.
+    const history: Sale[] = [];
+    for (let m = 2; m <= 12; m++) for (let i = 0; i < 5; i++) history.push(sale(`H-${m}-${i}`, `${month(-m)}-1${i}`, usd(1_000)));
+    await putSales(pid, history, earlier);
+    for (let i = 0; i < 30; i++) {
+      const claimId = newId('claim');
+      await ddb().send(new PutCommand({ TableName: tableName(), Item: { ...claimKey(pid, claimId), type: 'claim', claimId, partnerId: pid, status: 'PAID', approvedAmount: usd(100), approvedAt: `${month(-6)}-10T10:00:00.000Z`, period: `${month(-6).slice(0, 4)}-Q1` } }));
+    }
+    // `old` was paid by a run that is now APPROVED; a sale of `old` posted after it is late.
+    const oldRun = newId('payoutRun');
+    expect(await createRun({ runId: oldRun, period: old, status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: 'test' })).toBe('ok');
+    expect(await transitionRun(oldRun, ['CALCULATING'], 'AWAITING_APPROVAL', 'test')).toBe(true);
+    expect(await transitionRun(oldRun, ['AWAITING_APPROVAL'], 'APPROVED', 'test')).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    await putSales(pid, [sale('LATE-1', `${old}-20`, usd(50_000)), sale('P-1', `${P}-03`, usd(10_000)), sale('P-2', `${P}-04`, usd(20_000)), sale('P-3', `${P}-05`, usd(30_000))], new Date().toISOString());
+    const claims = [await putApprovedClaim(pid, 700, `${P}-10T10:00:00.000Z`), await putApprovedClaim(pid, 800, `${P}-11T10:00:00.000Z`)];
+    await new Promise((r) => setTimeout(r, 5));
+    const runId = newId('payoutRun');
+    expect(await createRun({ runId, period: P, status: 'CALCULATING', createdAt: new Date().toISOString(), createdBy: 'test' })).toBe('ok');
+
+    const client = ddb();
+    const send = client.send.bind(client);
+    const queries: { input: Record<string, unknown>; items: Record<string, unknown>[] }[] = [];
+    const spy = vi.spyOn(client, 'send').mockImplementation((async (command: unknown) => {
+      const out = await send(command as never);
+      if (command instanceof QueryCommand) queries.push({ input: command.input as Record<string, unknown>, items: (out as { Items?: Record<string, unknown>[] }).Items ?? [] });
+      return out;
+    }) as never);
+    try {
+      await incentivesTasks({ task: 'processPage', runId, page: { index: 0, after: null } } as never);
+    } finally {
+      spy.mockRestore();
+    }
+    const partnerQueries = queries.filter((q) => (q.input.ExpressionAttributeValues as Record<string, unknown>)[':pk'] === `PTR#${pid}`);
+    expect(partnerQueries.length).toBeGreaterThan(0);
+    for (const q of partnerQueries) {
+      expect(q.input.FilterExpression).toBeUndefined();
+      expect(String(q.input.KeyConditionExpression)).toMatch(/sk/);
+    }
+    const read = partnerQueries.flatMap((q) => q.items.map((i) => String(i.sk)));
+    // The period's 3 sales; what is owed (the late sale's pointer, 2 claims); the late sale's period (its 5 + the late one).
+    expect(read.filter((sk) => sk.startsWith(`SALE#${P}-`))).toHaveLength(3);
+    expect(read.filter((sk) => sk.startsWith('DUE#'))).toHaveLength(3);
+    expect(read.filter((sk) => sk.startsWith(`SALE#${old}-`))).toHaveLength(6);
+    expect(read).toHaveLength(12);
+    expect((await partnerPartition(pid)).length).toBeGreaterThan(150);
+    const [payment] = await collect(runPayments(runId));
+    expect(payment!.lines.map((l) => `${l.sourceType} ${l.sourceId.split(':').pop()}`).sort()).toEqual(['mdf_claim ' + claims[0], 'mdf_claim ' + claims[1], 'rebate LATE-1', 'rebate P-1', 'rebate P-2', 'rebate P-3'].sort());
+    expect(payment!.amount).toBe(700 + 800 + 5_000 + 1_000 + 2_000 + 3_000);
+  });
+
   it('processPage invoked again for a page of an approved run adds nothing', async () => {
     await boot();
     const P = month(-1);
@@ -800,7 +922,9 @@ describe('retried page', () => {
         }
         if (i === 1) {
           const clawback: Line = { sourceType: 'clawback', sourceId: `${programs[0]!.programId}:OLD`, description: 'Reversal of deal OLD', amount: usd(-10_000_000) };
+          // As reverseSale writes it: the clawback and its DUE#BAL# pointer.
           await ddb().send(new PutCommand({ TableName: tableName(), Item: { pk: `PTR#${pid}`, sk: 'CLAWBACK#OLD', type: 'clawback', dealId: 'OLD', partnerId: pid, status: 'PENDING', createdAt: now(), compensatesRunId: settled, lines: [clawback] } }));
+          await ddb().send(new PutCommand({ TableName: tableName(), Item: { ...balanceDueKey(pid, 'CLAWBACK#OLD'), type: 'balance_due', partnerId: pid, ref: 'CLAWBACK#OLD' } }));
           lines.push(clawback);
         }
         expectedLines.set(pid, lines);
