@@ -37,7 +37,14 @@ export const FundRequestViewSchema = z
 export const FundRequestListSchema = z.object({ fundRequests: z.array(FundRequestViewSchema) });
 
 const UploadSchema = z
-  .object({ fileName: z.string(), url: z.string(), method: z.literal('PUT'), headers: z.object({ 'content-type': z.string() }), expiresAt: z.string() })
+  .object({ fileName: z.string(), url: z.string(), method: z.literal('PUT'), headers: z
+      .object({
+        'content-type': z.string(),
+        'x-amz-checksum-sha256': z.string().describe('The declared SHA-256, base64: S3 refuses other bytes'),
+        'x-amz-sdk-checksum-algorithm': z.literal('SHA256'),
+        'if-none-match': z.literal('*').describe('Create only: a second upload to the key is refused (412)'),
+      })
+      .describe('Send every one with the PUT: they are signed into the URL'), expiresAt: z.string() })
   .meta({ id: 'Upload' });
 
 export const ClaimSubmittedSchema = z.object({ claimId: z.string(), status: z.literal('SUBMITTED'), uploads: z.array(UploadSchema) });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTNER_ROUTE_ROLES, type Role } from '../../functions/core/auth.ts';
 import { ROUTES, routeKey } from '../../functions/catalog.ts';
 import type { LocalSystem } from '../../local/runtime.ts';
+import { contractChecked } from '../support/api-client.ts';
 import { claimBody, decide, fundRequestBody, uploadAll } from '../support/mdf.ts';
 import { applicationBody, approvalLinkFor, client, eventually, startTestSystem, tokenFor, type Client } from '../support/system.ts';
 
@@ -17,7 +18,8 @@ describe('partner users over HTTP: invitations, roles, own channel manager, disa
 
   beforeAll(async () => {
     system = await startTestSystem({ config: { channelManagersByCountry: { DE: DE_MANAGER }, claims: { uploadPollSeconds: 1 } } as never });
-    api = client(system);
+    // Every response of this suite is checked against docs/openapi.json.
+    api = contractChecked(client(system));
     admin = await tokenFor(system, ['admin'], 'admin@example.com');
   });
   afterAll(async () => system?.stop());

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { LocalSystem } from '../../local/runtime.ts';
+import { ROUTES } from '../../functions/catalog.ts';
 import type { paths } from './openapi-types.ts';
+import type { Client as UntypedClient } from './system.ts';
 
 /**
  * The e2e suites' HTTP client: openapi-fetch over the types openapi-typescript generated from
@@ -88,3 +90,34 @@ export function apiClient(system: Pick<LocalSystem, 'url'>): ApiClient {
 
 /** Request headers with a bearer token. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** The route template ("/partners/{partnerId}/users") of a concrete path, from the route catalog. */
+function templateOf(method: string, path: string): string | undefined {
+  const bare = path.split('?')[0]!;
+  const route = ROUTES.find((r) => r.method === method && new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(bare));
+  return route?.path;
+}
+
+/**
+ * The untyped test client (support/system.ts), with every API response checked against the
+ * contract like the typed one: for suites that send deliberately odd requests or need raw access.
+ */
+export function contractChecked(inner: UntypedClient): UntypedClient {
+  const check = async <R extends Awaited<ReturnType<UntypedClient['get']>>>(method: string, path: string, reply: Promise<R>): Promise<R> => {
+    const res = await reply;
+    const template = templateOf(method, path);
+    if (!template) return res; // not an API route (presigned uploads, /_local)
+    const contentType = res.headers.get('content-type') ?? '';
+    const record = { method, path: template, status: res.status, contentType, body: contentType.includes('json') ? res.body : res.text };
+    contractLog.push(record);
+    const problem = contractProblem(record);
+    if (problem) throw new Error(`Contract drift: ${problem}`);
+    return res;
+  };
+  return {
+    get: (path, token) => check('GET', path, inner.get(path, token)),
+    post: (path, body, options) => check('POST', path, inner.post(path, body, options)),
+    put: (path, body, options) => check('PUT', path, inner.put(path, body, options)),
+    raw: (path, init) => check((init.method ?? 'GET').toUpperCase(), path, inner.raw(path, init)),
+  };
+}

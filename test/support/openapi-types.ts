@@ -810,8 +810,18 @@ export interface components {
             url: string;
             /** @constant */
             method: "PUT";
+            /** @description Send every one with the PUT: they are signed into the URL */
             headers: {
                 "content-type": string;
+                /** @description The declared SHA-256, base64: S3 refuses other bytes */
+                "x-amz-checksum-sha256": string;
+                /** @constant */
+                "x-amz-sdk-checksum-algorithm": "SHA256";
+                /**
+                 * @description Create only: a second upload to the key is refused (412)
+                 * @constant
+                 */
+                "if-none-match": "*";
             };
             expiresAt: string;
         };
