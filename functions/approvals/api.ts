@@ -1,7 +1,7 @@
 import { hasRole, requireCaller } from '../core/auth.ts';
 import { blobs } from '../core/blobs.ts';
 import { AppError, badRequest, conflict, forbidden, gone, notFound } from '../core/errors.ts';
-import { httpApi, json, parseWith, requireSameOrigin, type Reply } from '../core/http.ts';
+import { httpApi, json, parseWith, requireSameOrigin, wantsHtml, type Reply } from '../core/http.ts';
 import { assertSameCurrency, compare, parseDecimal, type Money } from '../core/money.ts';
 import { secrets } from '../core/secrets.ts';
 import { effectiveStatus, STATUS_BY_DECISION, verifyLinkToken, type Approval } from './model.ts';
@@ -29,11 +29,6 @@ async function checkLink(approvalId: string, token: string | undefined): Promise
   }
   if (status !== 'PENDING') throw conflict('already_decided', `This approval was already decided: ${status}`);
   return approval;
-}
-
-function wantsHtml(headers: Record<string, string>): boolean {
-  const contentType = headers['content-type'] ?? '';
-  return contentType.startsWith('application/x-www-form-urlencoded') || (headers.accept ?? '').includes('text/html');
 }
 
 function htmlError(error: unknown): Reply | undefined {

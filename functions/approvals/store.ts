@@ -1,6 +1,6 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from '../core/audit.ts';
-import { ddb, queryAll, tableName } from '../core/ddb.ts';
+import { ddb, queryAll, tableName, transactUnlessRefused } from '../core/ddb.ts';
 import { isConditionFailure } from '../core/errors.ts';
 import type { Money } from '../core/money.ts';
 import type { Approval, ApprovalStatus } from './model.ts';
@@ -91,28 +91,18 @@ export async function bindApproval(approvalId: string, taskToken: string, remind
 /** Records the half-time reminder of a pending approval (and its audit entry); false when no longer pending. */
 export async function markReminded(approval: Approval, now: Date): Promise<boolean> {
   const at = now.toISOString();
-  try {
-    await ddb().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: key(approval.approvalId),
-              UpdateExpression: 'SET remindedAt = :at',
-              ...pendingOnly,
-              ExpressionAttributeValues: { ':at': at, ':pending': 'PENDING' },
-            },
-          },
-          auditPut(key(approval.approvalId).pk, { at, actor: 'workflow', action: 'reminded', fromStatus: 'PENDING', toStatus: 'PENDING', comment: `Reminded ${approval.approverEmail} at half time` }),
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: key(approval.approvalId),
+        UpdateExpression: 'SET remindedAt = :at',
+        ...pendingOnly,
+        ExpressionAttributeValues: { ':at': at, ':pending': 'PENDING' },
+      },
+    },
+    auditPut(key(approval.approvalId).pk, { at, actor: 'workflow', action: 'reminded', fromStatus: 'PENDING', toStatus: 'PENDING', comment: `Reminded ${approval.approverEmail} at half time` }),
+  ]);
 }
 
 /**
@@ -122,35 +112,25 @@ export async function markReminded(approval: Approval, now: Date): Promise<boole
  */
 export async function escalateApproval(from: Approval, to: Approval): Promise<boolean> {
   const at = to.createdAt;
-  try {
-    await ddb().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: key(from.approvalId),
-              UpdateExpression: 'SET #s = :escalated, escalatedTo = :to, gsi1pk = :g1, gsi1sk = :g2',
-              ...pendingOnly,
-              ExpressionAttributeValues: {
-                ':escalated': 'ESCALATED',
-                ':pending': 'PENDING',
-                ':to': to.approvalId,
-                ':g1': gsi('ESCALATED', from).gsi1pk,
-                ':g2': gsi('ESCALATED', from).gsi1sk,
-              },
-            },
-          },
-          auditPut(key(from.approvalId).pk, { at, actor: 'workflow', action: 'escalated', fromStatus: 'PENDING', toStatus: 'ESCALATED', comment: `Not decided in time; escalated to ${to.approverEmail}` }),
-          ...approvalPuts(to, 'workflow', `Escalated from ${from.approverEmail} (${from.approvalId}), who did not decide in time`),
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return transactUnlessRefused([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: key(from.approvalId),
+        UpdateExpression: 'SET #s = :escalated, escalatedTo = :to, gsi1pk = :g1, gsi1sk = :g2',
+        ...pendingOnly,
+        ExpressionAttributeValues: {
+          ':escalated': 'ESCALATED',
+          ':pending': 'PENDING',
+          ':to': to.approvalId,
+          ':g1': gsi('ESCALATED', from).gsi1pk,
+          ':g2': gsi('ESCALATED', from).gsi1sk,
+        },
+      },
+    },
+    auditPut(key(from.approvalId).pk, { at, actor: 'workflow', action: 'escalated', fromStatus: 'PENDING', toStatus: 'ESCALATED', comment: `Not decided in time; escalated to ${to.approverEmail}` }),
+    ...approvalPuts(to, 'workflow', `Escalated from ${from.approverEmail} (${from.approvalId}), who did not decide in time`),
+  ]);
 }
 
 /** Marks an approval whose email could not be delivered (listed by GET /approvals, alerted to admins). */

@@ -55,6 +55,12 @@ export interface Route<B = unknown> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RouteTable = Record<string, Route<any>>;
 
+/** A browser form post, or a caller asking for HTML: answer with a page rather than JSON. */
+export function wantsHtml(headers: Record<string, string>): boolean {
+  const contentType = headers['content-type'] ?? '';
+  return contentType.startsWith('application/x-www-form-urlencoded') || (headers.accept ?? '').includes('text/html');
+}
+
 export const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({ status, json: body, ...(headers ? { headers } : {}) });
 
 function lowerCaseHeaders(event: APIGatewayProxyEventV2): Record<string, string> {

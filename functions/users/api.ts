@@ -2,7 +2,7 @@ import { actorOf, hasRole, PARTNER_ROLES, PARTNER_ROUTE_ROLES, STAFF_ROLES, requ
 import { ROUTES, routeKey } from '../catalog.ts';
 import { AppError, conflict, notFound } from '../core/errors.ts';
 import { html, page } from '../core/html.ts';
-import { httpApi, json, parseWith, type Reply } from '../core/http.ts';
+import { httpApi, json, parseWith, wantsHtml, type Reply } from '../core/http.ts';
 import { userDirectory } from './directory.ts';
 import { wouldRemoveLastAdmin, type PartnerUser } from './model.ts';
 import { AcceptSchema, ChannelManagerSchema, InviteSchema, RoleChangeSchema, UserListQuerySchema } from './schema.ts';
@@ -73,8 +73,6 @@ function acceptedPage(accepted: Awaited<ReturnType<typeof redeemInvitation>>): s
     }`,
   );
 }
-
-const wantsHtml = (headers: Record<string, string>) => (headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') || (headers.accept ?? '').includes('text/html');
 
 export const handler = httpApi({
   'GET /me': {
